@@ -1,0 +1,25 @@
+/* Logging: one line per event on stderr, key=value pairs.
+ *   ts=2026-11-23T09:12:08.123Z level=info event=tftp.done client=127.0.0.1:4711 file=a.cfg
+ * Values containing spaces, quotes or '=' must be passed through pp_q(). */
+#ifndef PP_LOG_H
+#define PP_LOG_H
+
+#include <stddef.h>
+
+enum pp_log_level { PP_LOG_ERROR = 0, PP_LOG_WARN, PP_LOG_INFO, PP_LOG_DEBUG };
+
+extern int pp_log_level; /* messages above this level are dropped */
+
+int pp_log_level_parse(const char *s); /* -1 when unknown */
+const char *pp_log_level_name(int level);
+
+void pp_log(int level, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define pp_log_enabled(level) ((level) <= pp_log_level)
+
+/* Quote a value for a key=value log line when it needs quoting: returns s
+ * itself when safe, else a quoted, escaped copy in buf (truncated to n). */
+const char *pp_q(char *buf, size_t n, const char *s);
+
+#endif

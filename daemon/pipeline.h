@@ -1,0 +1,71 @@
+/* The provisioning pipeline shared by the TFTP, HTTP and DHCP threads:
+ * extract device info → find/create device → associate → render → serve. */
+#ifndef PP_PIPELINE_H
+#define PP_PIPELINE_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+#include "daemon.h"
+#include "safepath.h"
+
+enum pp_proto { PP_PROTO_TFTP = 0, PP_PROTO_HTTP = 1, PP_PROTO_DHCP = 2 };
+
+struct pp_request {
+	enum pp_proto proto;
+	const char *path;       /* as requested, protocol-decoded (HTTP: percent-decoded) */
+	size_t path_len;        /* may contain NUL bytes: they are refused */
+	const char *user_agent; /* HTTP only, else NULL */
+	const char *peer_ip;    /* client address, text */
+	int rootfd;             /* static tree to fall back to */
+};
+
+/* What to send. Exactly one of fd >= 0 (a static file) or data (rendered
+ * bytes, malloc'd copy) is set. */
+struct pp_blob {
+	int fd;
+	unsigned char *data;
+	uint64_t size;
+	int64_t mtime_ms;
+	char etag[48];             /* quoted */
+	char path[PP_PATH_MAX];    /* normalised relative path */
+	char mac[18];              /* device it was rendered for, "" for static files */
+	int trigger;               /* fetching it marks the device provisioned */
+};
+
+/* Look the request up. Returns PP_OK (out filled), PP_ENOENT, or PP_EACCES
+ * (unsafe path, banned client) with *reason a short static text for logs. */
+int pp_pipeline_fetch(struct pp_daemon *d, const struct pp_request *rq, struct pp_blob *out,
+		      const char **reason);
+void pp_blob_release(struct pp_blob *b);
+
+/* Call once a transfer of b completed (sent `bytes`): records the fetch and
+ * marks the device provisioned when b->trigger. */
+void pp_pipeline_done(struct pp_daemon *d, const struct pp_request *rq, const struct pp_blob *b,
+		      uint64_t bytes);
+
+/* Facts a DHCP packet gives about a client (strings NUL-terminated, "" when absent). */
+struct pp_dhcp_facts {
+	char mac[18];          /* chaddr, normalised */
+	char ip[46];           /* yiaddr of an ACK, else ciaddr, else "" */
+	int msg_type;          /* option 53 */
+	int bound;             /* 1 for an ACK that binds ip to mac */
+	char vendor_class[256];/* option 60 */
+	char hostname[256];    /* option 12 */
+	char client_id[520];   /* option 61, hex */
+	char user_class[256];  /* option 77 */
+	char requested_ip[46]; /* option 50 */
+	char server_id[46];    /* option 54 */
+	char param_list[768];  /* option 55, comma-separated codes */
+	char relay_info[520];  /* option 82, hex */
+	unsigned vlan;         /* 802.1Q VLAN id, 0 = untagged */
+};
+
+/* Run a DHCP observation through the pipeline (device created/updated,
+ * associated, files rendered). Returns PP_OK or an error code. */
+int pp_pipeline_dhcp(struct pp_daemon *d, const struct pp_dhcp_facts *f);
+
+/* Free pipeline state kept in the daemon (ban table, caches). */
+void pp_pipeline_fini(struct pp_daemon *d);
+
+#endif

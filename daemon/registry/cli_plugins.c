@@ -1,0 +1,21 @@
+/* STUB: replaced by its module's issue. */
+#include <stdio.h>
+#include "../cli.h"
+int pp_cmd_plugins(struct pp_cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc;
+	fprintf(stderr, "phoneprov %s: not implemented yet\n", argv[0]);
+	return 1;
+}
+int pp_cmd_render(struct pp_cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc;
+	fprintf(stderr, "phoneprov %s: not implemented yet\n", argv[0]);
+	return 1;
+}
+int pp_cmd_identify(struct pp_cli *c, int argc, char **argv)
+{
+	(void)c; (void)argc;
+	fprintf(stderr, "phoneprov %s: not implemented yet\n", argv[0]);
+	return 1;
+}
