@@ -65,6 +65,12 @@ struct pp_dhcp_facts {
  * associated, files rendered). Returns PP_OK or an error code. */
 int pp_pipeline_dhcp(struct pp_daemon *d, const struct pp_dhcp_facts *f);
 
+/* A device's configuration changed (API or CLI): re-associate if needed and
+ * re-render only that device's files, atomically (LMDB + disk). */
+int pp_pipeline_reconfigure(struct pp_daemon *d, const char *mac);
+/* A config changed: re-render every device whose config inherits from it. */
+int pp_pipeline_config_changed(struct pp_daemon *d, const char *config_id);
+
 /* Free pipeline state kept in the daemon (ban table, caches). */
 void pp_pipeline_fini(struct pp_daemon *d);
 

@@ -89,6 +89,18 @@ int pp_pipeline_dhcp(struct pp_daemon *d, const struct pp_dhcp_facts *f)
 	return PP_OK;
 }
 
+int pp_pipeline_reconfigure(struct pp_daemon *d, const char *mac)
+{
+	(void)d; (void)mac;
+	return PP_OK;
+}
+
+int pp_pipeline_config_changed(struct pp_daemon *d, const char *config_id)
+{
+	(void)d; (void)config_id;
+	return PP_OK;
+}
+
 void pp_pipeline_fini(struct pp_daemon *d)
 {
 	(void)d;

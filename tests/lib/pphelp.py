@@ -1,0 +1,285 @@
+"""Shared helpers for phoneprov's integration tests.
+
+Tests start the real phoneprovd on 127.0.0.1 with free ports and a temporary
+data folder, wait for its READY=1 (sd_notify protocol on a unix datagram
+socket the test owns), and talk to it with real clients.
+
+    with Daemon() as d:             # or Daemon(extra={"autoprov": False})
+        d.tftp_port, d.http_port, d.api_port, d.data_dir, d.token, d.admin_token
+        d.cli("devices", "list", "--json")   -> subprocess.CompletedProcess
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+PHONEPROVD = os.environ.get("PHONEPROVD", "build/phoneprovd")
+PHONEPROV = os.environ.get("PHONEPROV", "build/phoneprov")
+SRC = os.environ.get("PP_SRC", os.getcwd())
+BUILD = os.environ.get("PP_BUILD", os.path.join(SRC, "build"))
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A port free for both TCP and UDP on 127.0.0.1."""
+    for _ in range(100):
+        s = socket.socket(socket.AF_INET, kind)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
+        o = socket.socket(socket.AF_INET, other)
+        try:
+            o.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            o.close()
+    raise RuntimeError("no free port")
+
+
+def yaml_scalar(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # JSON strings are valid YAML double-quoted scalars
+    raise TypeError(v)
+
+
+def to_yaml(obj, indent=0):
+    """Tiny YAML writer for test configs (maps, lists, scalars)."""
+    pad = "  " * indent
+    out = []
+    if isinstance(obj, dict):
+        if not obj:
+            return pad + "{}\n"
+        for k, v in obj.items():
+            if isinstance(v, (dict, list)) and v:
+                out.append(f"{pad}{k}:\n{to_yaml(v, indent + 1)}")
+            elif isinstance(v, dict):
+                out.append(f"{pad}{k}: {{}}\n")
+            elif isinstance(v, list):
+                out.append(f"{pad}{k}: []\n")
+            else:
+                out.append(f"{pad}{k}: {yaml_scalar(v)}\n")
+    elif isinstance(obj, list):
+        for v in obj:
+            if isinstance(v, (dict, list)) and v:
+                body = to_yaml(v, indent + 1).lstrip()
+                out.append(f"{pad}- {body}")
+            else:
+                out.append(f"{pad}- {yaml_scalar(v) if not isinstance(v, (dict, list)) else json.dumps(v)}\n")
+    return "".join(out)
+
+
+def deep_update(base, extra):
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            deep_update(base[k], v)
+        else:
+            base[k] = v
+    return base
+
+
+class Daemon:
+    """A phoneprovd on loopback with its own temporary folder."""
+
+    def __init__(self, extra=None, tftp_root=None, http_root=None, plugins_dir=None,
+                 env=None, args=(), ready_timeout=10.0, keep=False):
+        self.tmp = tempfile.mkdtemp(prefix="pptest-")
+        self.keep = keep
+        self.tftp_port = free_port(socket.SOCK_DGRAM)
+        self.http_port = free_port()
+        self.api_port = free_port()
+        self.data_dir = os.path.join(self.tmp, "var")
+        self.root = tftp_root or os.path.join(self.tmp, "tftpboot")
+        os.makedirs(self.root, exist_ok=True)
+        cfg = {
+            "data_dir": self.data_dir,
+            "log_level": "debug",
+            "tftp": {"listen": f"127.0.0.1:{self.tftp_port}", "root": self.root},
+            "http": {"listen": f"127.0.0.1:{self.http_port}", "root": http_root or self.root},
+            "api": {"listen": f"127.0.0.1:{self.api_port}",
+                    "token_file": os.path.join(self.tmp, "var", "api-token"),
+                    "admin_token_file": os.path.join(self.tmp, "var", "admin-token")},
+            "plugins": {"dir": plugins_dir or os.path.join(SRC, "plugins")},
+        }
+        deep_update(cfg, extra or {})
+        self.cfg = cfg
+        self.config_path = os.path.join(self.tmp, "phoneprov.yml")
+        with open(self.config_path, "w") as f:
+            f.write(to_yaml(cfg))
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.args = list(args)
+        self.ready_timeout = ready_timeout
+        self.proc = None
+        self.log_path = os.path.join(self.tmp, "phoneprovd.log")
+
+    # -- lifecycle -------------------------------------------------------
+    def start(self):
+        sock_path = os.path.join(self.tmp, "notify.sock")
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(sock_path)
+        env = dict(self.env)
+        env["NOTIFY_SOCKET"] = sock_path
+        self.log = open(self.log_path, "wb")
+        self.t_start = time.monotonic()
+        self.proc = subprocess.Popen([PHONEPROVD, "-c", self.config_path] + self.args,
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.notify.settimeout(0.05)
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            try:
+                msg = self.notify.recv(4096).decode(errors="replace")
+                if "READY=1" in msg.split("\n"):
+                    self.ready_s = time.monotonic() - self.t_start
+                    self._load_tokens()
+                    return self
+            except socket.timeout:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"phoneprovd exited {self.proc.returncode} before READY:\n"
+                                   + self.read_log())
+        self.proc.kill()
+        raise RuntimeError("phoneprovd not READY in time:\n" + self.read_log())
+
+    def _load_tokens(self):
+        self.token = self.admin_token = None
+        for attr, key in (("token", "token_file"), ("admin_token", "admin_token_file")):
+            try:
+                with open(self.cfg["api"][key]) as f:
+                    setattr(self, attr, f.read().strip())
+            except OSError:
+                pass
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise RuntimeError("phoneprovd did not stop in time:\n" + self.read_log())
+        rc = self.proc.returncode
+        self.log.close()
+        self.notify.close()
+        self.proc = None
+        return rc
+
+    def reload(self):
+        self.proc.send_signal(signal.SIGHUP)
+
+    def read_log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def log_events(self, event=None):
+        """Parsed key=value log lines (list of dicts), optionally one event."""
+        out = []
+        for line in self.read_log().splitlines():
+            kv = parse_kv(line)
+            if event is None or kv.get("event") == event:
+                out.append(kv)
+        return out
+
+    def cli(self, *args, check=False, input=None, timeout=60):
+        return run_cli(self.config_path, *args, check=check, input=input, timeout=timeout)
+
+    def cleanup(self):
+        if self.proc:
+            try:
+                self.stop()
+            except Exception:
+                pass
+        if not self.keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            sys.stderr.write("---- phoneprovd log ----\n" + self.read_log()[-20000:] + "\n")
+        self.cleanup()
+        return False
+
+
+def run_cli(config_path, *args, check=False, input=None, timeout=60):
+    cmd = [PHONEPROV]
+    if config_path:
+        cmd += ["-c", config_path]
+    cmd += list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True, input=input, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{cmd} exited {p.returncode}: {p.stderr}")
+    return p
+
+
+def parse_kv(line):
+    """Parse one key=value log line (values may be double-quoted)."""
+    out, i, n = {}, 0, len(line)
+    while i < n:
+        while i < n and line[i] == " ":
+            i += 1
+        j = line.find("=", i)
+        if j < 0:
+            break
+        key = line[i:j]
+        i = j + 1
+        if i < n and line[i] == '"':
+            i += 1
+            val = []
+            while i < n and line[i] != '"':
+                if line[i] == "\\" and i + 1 < n:
+                    i += 1
+                val.append(line[i])
+                i += 1
+            i += 1
+            out[key] = "".join(val)
+        else:
+            j = line.find(" ", i)
+            j = n if j < 0 else j
+            out[key] = line[i:j]
+            i = j
+    return out
+
+
+class TapRunner:
+    """Minimal TAP output so meson counts each case:  t = TapRunner(); t.ok(cond, name)."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, detail=""):
+        self.n += 1
+        if cond:
+            print(f"ok {self.n} - {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"not ok {self.n} - {name}", flush=True)
+            for line in str(detail).splitlines():
+                print(f"# {line}", flush=True)
+        return cond
+
+    def skip(self, name, why):
+        self.n += 1
+        print(f"ok {self.n} - {name} # SKIP {why}", flush=True)
+
+    def done(self):
+        print(f"1..{self.n}", flush=True)
+        sys.exit(1 if self.failed else 0)
