@@ -60,5 +60,9 @@ int pp_config_load(const char *path, struct pp_config **out, struct pp_err *err)
 /* The embedded defaults with paths resolved against base_dir. */
 struct pp_config *pp_config_defaults(const char *base_dir);
 void pp_config_free(struct pp_config *cfg);
+/* Internal (tests, fuzzing): validate bytes; relative paths against base_dir;
+ * check_fs false skips the folder/file existence checks. name is for messages. */
+int pp_config_load_buf(const char *name, const char *buf, size_t len, const char *base_dir,
+		       bool check_fs, struct pp_config **out, struct pp_err *err);
 
 #endif
