@@ -231,7 +231,7 @@ static int devices_list(struct pp_cli *c)
 		return 1;
 	}
 	if (c->json) {
-		json_dumpf(l.arr, stdout, JSON_INDENT(2));
+		json_dumpf(l.arr, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		putchar('\n');
 		json_decref(l.arr);
 	}

@@ -38,6 +38,13 @@ static char *abs_path(const char *base_dir, const char *p)
 	size_t n;
 	char *out;
 
+	while (p[0] == '.' && p[1] == '/') {
+		p += 2;
+		while (*p == '/')
+			p++;
+	}
+	if (!*p || !strcmp(p, "."))
+		p = ".";
 	if (p[0] == '/') {
 		out = strdup(p);
 	} else {

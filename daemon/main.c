@@ -125,6 +125,19 @@ static int check_only(const char *path)
 	return 0;
 }
 
+/* Debug-level summary of a loaded configuration (visible with log_level: debug). */
+static void log_config(const struct pp_config *c)
+{
+	char q[600];
+
+	pp_log(PP_LOG_DEBUG, "config.loaded",
+	       "path=%s data_dir=%s log_level=%s tftp.max_blksize=%u tftp.max_windowsize=%u "
+	       "tftp.timeout_ms=%u tftp.retries=%u autoprov=%d plugins.enabled=%s",
+	       pp_q(q, sizeof(q), c->path), c->data_dir, pp_log_level_name(c->log_level),
+	       c->tftp.max_blksize, c->tftp.max_windowsize, c->tftp.timeout_ms, c->tftp.retries,
+	       c->autoprov, c->plugins.all ? "all" : "list");
+}
+
 static void warn_restart(const char *what, const char *old, const char *now)
 {
 	char a[160], b[160];
@@ -175,6 +188,7 @@ static void reload(struct pp_daemon *d)
 	s->cfg = cfg;
 	s->reg = reg;
 	pp_log_level = cfg->log_level;
+	log_config(cfg);
 	pp_daemon_swap(d, s);
 	pp_log(PP_LOG_INFO, "reload.done", "generation=%llu log_level=%s plugins=%zu",
 	       (unsigned long long)s->generation, pp_log_level_name(cfg->log_level),
@@ -222,6 +236,7 @@ static int run(const char *path)
 	pp_log_level = cfg->log_level;
 	pp_log(PP_LOG_INFO, "start", "version=%s config=%s pid=%d", PP_VERSION,
 	       pp_q(q1, sizeof(q1), cfg->path), (int)getpid());
+	log_config(cfg);
 	if (pp_daemon_init(&d, cfg, &err) != PP_OK) {
 		fprintf(stderr, "phoneprovd: %s\n", err.msg);
 		pp_daemon_fini(&d);

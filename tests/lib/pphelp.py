@@ -126,6 +126,8 @@ class Daemon:
     # -- lifecycle -------------------------------------------------------
     def start(self):
         sock_path = os.path.join(self.tmp, "notify.sock")
+        if os.path.exists(sock_path):  # restart after stop()
+            os.unlink(sock_path)
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(sock_path)
         env = dict(self.env)
