@@ -88,4 +88,27 @@ int pp_store_dev_del(struct pp_store *st, const char *mac);
 /* Current map size in bytes (for tests and metrics). */
 size_t pp_store_mapsize(struct pp_store *st);
 
+/* --- Additions (store owner) --- */
+
+/* Options of pp_store_open_ex; a zero field means the default. The initial
+ * map size default is $PP_STORE_INITIAL_MAPSIZE (bytes, suffix K/M/G allowed;
+ * meant for tests) or 64 MiB. Opening an environment that this process has
+ * open already returns the same handle (reference counted; LMDB must not be
+ * opened twice per process), whose options are those of the first open. */
+struct pp_store_opts {
+	size_t initial_mapsize; /* default 64 MiB; the map doubles when full */
+	size_t max_mapsize;     /* default 64 GiB: past it writes fail PP_EIO */
+	uint64_t events_max;    /* events kept (older pruned); default 100000 */
+	uint64_t records_max;   /* call records kept; default 1000000 */
+};
+int pp_store_open_ex(const char *dir, const struct pp_store_opts *opts,
+		     struct pp_store **out, struct pp_err *err);
+
+/* {"mapsize":N, "used":N, "page_size":N, "readers":N, "max_readers":N,
+ *  "schema":N, "dbs":{"devices":N, "ip2mac":N, ...}} (entries per db). */
+int pp_store_stat(struct pp_store *st, json_t **out);
+
+/* One-shot: a JSON copy of the resolved config (pp_cfg_resolve in a read txn). */
+int pp_store_cfg_resolve(struct pp_store *st, const char *id, json_t **out);
+
 #endif
