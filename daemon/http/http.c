@@ -1,9 +1,426 @@
-/* STUB: replaced by the http module. */
+/* HTTP file server (libmicrohttpd) on http.listen: GET and HEAD of rendered
+ * per-device files and of the static tree, through pp_pipeline_fetch.
+ * Conditional GET (ETag / Last-Modified), single byte ranges, keep-alive,
+ * zero-copy sends of static files (MHD → sendfile). See docs/http.md. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
 #include "../daemon.h"
-int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
+#include "../log.h"
+#include "../metrics.h"
+#include "../pipeline.h"
+#include "http_int.h"
+#include "http_util.h"
+
+#define HTTP_RAW_URL_MAX (3 * PP_PATH_MAX) /* every byte escaped */
+#define HTTP_UA_MAX 512
+
+struct pp_http {
+	struct pp_daemon *d;
+	struct MHD_Daemon *mhd;
+	struct MHD_Response *err[6]; /* 400 403 404 405 414 500, shared */
+};
+
+enum { E400, E403, E404, E405, E414, E500 };
+static const struct {
+	unsigned status;
+	const char *body;
+} err_bodies[] = {
+	[E400] = { 400, "400 Bad Request\n" },
+	[E403] = { 403, "403 Forbidden\n" },
+	[E404] = { 404, "404 Not Found\n" },
+	[E405] = { 405, "405 Method Not Allowed\n" },
+	[E414] = { 414, "414 URI Too Long\n" },
+	[E500] = { 500, "500 Internal Server Error\n" },
+};
+
+/* One request in flight (kept until MHD reports it completed). */
+struct http_req {
+	struct pp_request rq;
+	struct pp_blob blob;
+	bool have_blob;
+	bool head;
+	unsigned status;
+	uint64_t body;
+	char path[PP_PATH_MAX];
+	char ua[HTTP_UA_MAX];
+	char ip[64];
+};
+
+/* MHD must hand us the path exactly as sent: we decode it once ourselves. */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
-	(void)d; (void)err;
-	*out = NULL;
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512], q[600];
+
+	(void)cls;
+	if (!pp_log_enabled(PP_LOG_DEBUG))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	pp_log(PP_LOG_DEBUG, "http.mhd", "msg=%s", pp_q(q, sizeof(q), msg));
+}
+
+static void peer_ip(struct MHD_Connection *c, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	pp_sockaddr_ip(ci ? ci->client_addr : NULL, out, n);
+}
+
+static void log_refused(struct MHD_Connection *c, const char *method, const char *url,
+			unsigned status, const char *reason)
+{
+	char ip[64], q1[300], q2[200];
+	char shown[256];
+
+	if (!pp_log_enabled(PP_LOG_INFO))
+		return;
+	peer_ip(c, ip, sizeof(ip));
+	snprintf(shown, sizeof(shown), "%s", url);
+	pp_log(PP_LOG_INFO, "http.refused", "client=%s method=%s path=%s status=%u reason=%s", ip,
+	       method, pp_q(q1, sizeof(q1), shown), status, pp_q(q2, sizeof(q2), reason));
+}
+
+static enum MHD_Result send_err(struct pp_http *h, struct MHD_Connection *c, int which)
+{
+	if (which == E404 || which == E405 || which == E500)
+		PP_COUNT(http.errors, 1);
+	else
+		PP_COUNT(http.refused, 1);
+	return MHD_queue_response(c, err_bodies[which].status, h->err[which]);
+}
+
+static bool not_modified(struct MHD_Connection *c, const struct pp_blob *b)
+{
+	const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_IF_NONE_MATCH);
+	const char *ims;
+	int64_t t;
+
+	if (inm)
+		return pp_http_etag_match(inm, b->etag);
+	ims = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
+	if (ims && pp_http_parse_date(ims, &t) == 0)
+		return b->mtime_ms / 1000 <= t;
+	return false;
+}
+
+/* If-Range: the range applies only while the validator still matches. */
+static bool if_range_ok(struct MHD_Connection *c, const struct pp_blob *b)
+{
+	const char *ir = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_RANGE);
+	int64_t t;
+
+	if (!ir)
+		return true;
+	if (ir[0] == '"')
+		return strcmp(ir, b->etag) == 0;
+	return pp_http_parse_date(ir, &t) == 0 && t == b->mtime_ms / 1000;
+}
+
+static void add_validators(struct MHD_Response *r, const struct pp_blob *b)
+{
+	char date[32];
+
+	pp_http_format_date(b->mtime_ms / 1000, date);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, b->etag);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, date);
+}
+
+/* Build the 200/206 response, handing the fd or bytes over to MHD. */
+static struct MHD_Response *body_response(struct http_req *x, uint64_t start, uint64_t len)
+{
+	struct pp_blob *b = &x->blob;
+	struct MHD_Response *r;
+
+	if (b->fd >= 0) {
+		r = MHD_create_response_from_fd_at_offset64(len, b->fd, start);
+		if (r)
+			b->fd = -1; /* MHD closes it */
+		return r;
+	}
+	if (start)
+		memmove(b->data, b->data + start, len);
+	r = MHD_create_response_from_buffer(len, b->data ? b->data : (void *)"",
+					    b->data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (r)
+		b->data = NULL; /* MHD frees it */
+	return r;
+}
+
+static enum MHD_Result serve(struct pp_http *h, struct MHD_Connection *c, struct http_req *x)
+{
+	struct pp_blob *b = &x->blob;
+	struct MHD_Response *r;
+	uint64_t start = 0, len = b->size;
+	unsigned status = MHD_HTTP_OK;
+	char cr[96];
+	enum MHD_Result ret;
+	const char *range;
+
+	if (not_modified(c, b)) {
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return send_err(h, c, E500);
+		add_validators(r, b);
+		x->status = MHD_HTTP_NOT_MODIFIED;
+		ret = MHD_queue_response(c, MHD_HTTP_NOT_MODIFIED, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	range = x->head ? NULL : MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							      MHD_HTTP_HEADER_RANGE);
+	if (range && if_range_ok(c, b)) {
+		int rc = pp_http_parse_range(range, b->size, &start, &len);
+
+		if (rc == PP_RANGE_UNSATISFIABLE) {
+			r = MHD_create_response_from_buffer(strlen("416 Range Not Satisfiable\n"),
+							    (void *)"416 Range Not Satisfiable\n",
+							    MHD_RESPMEM_PERSISTENT);
+			if (!r)
+				return send_err(h, c, E500);
+			snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)b->size);
+			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+			x->status = MHD_HTTP_RANGE_NOT_SATISFIABLE;
+			PP_COUNT(http.errors, 1);
+			ret = MHD_queue_response(c, x->status, r);
+			MHD_destroy_response(r);
+			return ret;
+		}
+		if (rc == PP_RANGE_OK) {
+			status = MHD_HTTP_PARTIAL_CONTENT;
+			snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)start,
+				 (unsigned long long)(start + len - 1),
+				 (unsigned long long)b->size);
+		} else {
+			start = 0;
+			len = b->size;
+		}
+	}
+	r = body_response(x, start, len);
+	if (!r)
+		return send_err(h, c, E500);
+	add_validators(r, b);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, pp_http_content_type(b->path));
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	if (status == MHD_HTTP_PARTIAL_CONTENT)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+	x->status = status;
+	x->body = x->head ? 0 : len;
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_size, void **req_cls)
+{
+	struct pp_http *h = cls;
+	struct http_req *x;
+	const char *reason = "", *ua;
+	size_t plen, url_len;
+	bool head;
+	int rc;
+
+	(void)version;
+	(void)upload_data;
+	if (*req_cls) {
+		*upload_size = 0; /* a body on GET/HEAD is ignored */
+		return MHD_YES;
+	}
+	PP_COUNT(http.requests, 1);
+	head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
+		struct MHD_Response *r = h->err[E405];
+
+		log_refused(c, method, url, 405, "method not allowed");
+		PP_COUNT(http.errors, 1);
+		return MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+	}
+	url_len = strlen(url);
+	if (url_len > HTTP_RAW_URL_MAX) {
+		log_refused(c, method, url, 414, "path too long");
+		return send_err(h, c, E414);
+	}
+	x = malloc(sizeof(*x));
+	if (!x)
+		return send_err(h, c, E500);
+	rc = pp_http_decode_path(url, url_len, x->path, sizeof(x->path), &plen, &reason);
+	if (rc != PP_DEC_OK) {
+		free(x);
+		log_refused(c, method, url, rc == PP_DEC_TOO_LONG ? 414 : 400, reason);
+		return send_err(h, c, rc == PP_DEC_TOO_LONG ? E414 : E400);
+	}
+	ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+	snprintf(x->ua, sizeof(x->ua), "%s", ua ? ua : "");
+	peer_ip(c, x->ip, sizeof(x->ip));
+	x->rq = (struct pp_request){
+		.proto = PP_PROTO_HTTP,
+		.path = x->path,
+		.path_len = plen,
+		.user_agent = x->ua,
+		.peer_ip = x->ip,
+		.rootfd = h->d->http_rootfd,
+	};
+	x->head = head;
+	x->status = 0;
+	x->body = 0;
+	x->have_blob = false;
+	rc = pp_pipeline_fetch(h->d, &x->rq, &x->blob, &reason);
+	if (rc != PP_OK) {
+		int which = rc == PP_EACCES ? E403 : rc == PP_ENOENT ? E404 : E500;
+
+		if (rc == PP_EACCES)
+			log_refused(c, method, url, 403, reason);
+		else if (pp_log_enabled(PP_LOG_DEBUG))
+			pp_http_log_request(x->ip, method, x->path, err_bodies[which].status, 0, x->ua);
+		if (rc != PP_ENOENT && rc != PP_EACCES)
+			pp_blob_release(&x->blob);
+		free(x);
+		return send_err(h, c, which);
+	}
+	x->have_blob = true;
+	*req_cls = x;
+	return serve(h, c, x);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct pp_http *h = cls;
+	struct http_req *x = *req_cls;
+
+	(void)c;
+	if (!x)
+		return;
+	*req_cls = NULL;
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && x->status) {
+		if (x->status == MHD_HTTP_OK || x->status == MHD_HTTP_PARTIAL_CONTENT) {
+			PP_COUNT(http.transfers, 1);
+			PP_COUNT(http.bytes, x->body);
+		}
+		if (!x->head && x->status != MHD_HTTP_RANGE_NOT_SATISFIABLE)
+			pp_pipeline_done(h->d, &x->rq, &x->blob, x->body);
+	} else if (x->status) {
+		PP_COUNT(http.errors, 1); /* aborted mid-transfer */
+	}
+	if (pp_log_enabled(PP_LOG_DEBUG))
+		pp_http_log_request(x->ip, x->head ? "HEAD" : "GET", x->path, x->status,
+				    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? x->body : 0,
+				    x->ua);
+	if (x->have_blob)
+		pp_blob_release(&x->blob);
+	free(x);
+}
+
+static void free_errs(struct pp_http *h)
+{
+	for (size_t i = 0; i < PP_ARRAY_LEN(h->err); i++) {
+		if (h->err[i])
+			MHD_destroy_response(h->err[i]);
+		h->err[i] = NULL;
+	}
+}
+
+static int make_errs(struct pp_http *h)
+{
+	for (size_t i = 0; i < PP_ARRAY_LEN(h->err); i++) {
+		const char *body = err_bodies[i].body;
+
+		h->err[i] = MHD_create_response_from_buffer(strlen(body), (void *)body,
+							    MHD_RESPMEM_PERSISTENT);
+		if (!h->err[i])
+			return PP_ENOMEM;
+		MHD_add_response_header(h->err[i], MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+	}
+	MHD_add_response_header(h->err[E405], MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	return PP_OK;
 }
-void pp_http_stop(struct pp_http *x) { (void)x; }
+
+int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
+{
+	struct pp_snapshot *s = pp_daemon_acquire(d);
+	struct pp_http *h;
+	char listen_text[80];
+	unsigned pool;
+	int fd, rc;
+
+	*out = NULL;
+	if (!s->cfg->http.listen.port && !s->cfg->http.listen.host[0]) {
+		pp_snapshot_release(s);
+		return PP_OK; /* switched off */
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		pp_snapshot_release(s);
+		pp_err_set(err, "out of memory");
+		return PP_ENOMEM;
+	}
+	h->d = d;
+	if (make_errs(h) != PP_OK) {
+		pp_snapshot_release(s);
+		pp_err_set(err, "out of memory");
+		free_errs(h);
+		free(h);
+		return PP_ENOMEM;
+	}
+	rc = pp_http_listen_socket(&s->cfg->http.listen, "http.listen", &fd, err);
+	snprintf(listen_text, sizeof(listen_text), "%s", s->cfg->http.listen.text);
+	pp_snapshot_release(s);
+	if (rc != PP_OK) {
+		free_errs(h);
+		free(h);
+		return rc;
+	}
+	pool = pp_http_pool_size();
+	h->mhd = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
+			MHD_USE_ERROR_LOG,
+		0, NULL, NULL, on_request, h,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		MHD_OPTION_THREAD_POOL_SIZE, pool,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)pp_http_conn_limit(4096),
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+		MHD_OPTION_END);
+	if (!h->mhd) {
+		close(fd);
+		free_errs(h);
+		free(h);
+		pp_err_set(err, "http.listen: cannot start the HTTP server");
+		return PP_ERR;
+	}
+	pp_log(PP_LOG_INFO, "http.start", "listen=%s threads=%u", listen_text, pool);
+	*out = h;
+	return PP_OK;
+}
+
+void pp_http_stop(struct pp_http *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->mhd); /* closes the listening socket too */
+	free_errs(h);
+	free(h);
+	pp_log(PP_LOG_INFO, "http.stop", "status=%s", "stopped");
+}
