@@ -573,6 +573,16 @@ static int check_dirs(struct ctx *x, const struct pp_ynode *root, const struct p
 	return PP_OK;
 }
 
+/* Messages quote what the user wrote: keep them on one line. */
+static void one_line(struct pp_err *err)
+{
+	if (!err)
+		return;
+	for (char *p = err->msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 int pp_config_load_buf(const char *name, const char *buf, size_t len, const char *base_dir,
 		       bool check_fs, struct pp_config **out, struct pp_err *err)
 {
@@ -583,8 +593,10 @@ int pp_config_load_buf(const char *name, const char *buf, size_t len, const char
 
 	*out = NULL;
 	rc = pp_yaml_load_buf(name, buf, len, &doc, err);
-	if (rc)
+	if (rc) {
+		one_line(err);
 		return rc;
+	}
 	c = defaults(base_dir);
 	if (!c) {
 		pp_ydoc_free(doc);
@@ -596,6 +608,7 @@ int pp_config_load_buf(const char *name, const char *buf, size_t len, const char
 		rc = check_dirs(&x, doc->root, c);
 	pp_ydoc_free(doc);
 	if (rc) {
+		one_line(err);
 		if (rc == PP_ENOMEM)
 			pp_err_set(err, "%s: out of memory", name);
 		pp_config_free(c);

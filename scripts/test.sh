@@ -1,0 +1,112 @@
+#!/bin/bash
+# Install what is missing, build, and run every test:
+#   1. build/       the normal build: every suite
+#   2. build-asan/  ASan+UBSan: every suite (the integration tests start the
+#                   sanitized daemon)
+#   3. build-tsan/  TSan: the threaded suites (tftp http core dhcp)
+#   4. build-fuzz/  (when clang is there) each libFuzzer harness ~10 s
+# The last line is "N passed, N failed", counted from the real results
+# (every TAP case counts); the exit status is non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+
+scripts/deps.sh --test || { echo "deps: installation failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+JOBS=${PP_TEST_JOBS:-2}
+# Build folders: $PP_BUILD_DIR (default build) and its -asan/-tsan/-fuzz siblings.
+B=${PP_BUILD_DIR:-build}
+# Extra meson test arguments for every run (e.g. PP_TEST_ARGS="--suite core").
+read -r -a EXTRA <<<"${PP_TEST_ARGS:-}"
+FUZZ_SECONDS=${PP_FUZZ_SECONDS:-10}
+RESULTS=$(mktemp -d)
+trap 'rm -rf "$RESULTS"' EXIT
+build_failures=0
+
+say() { printf '\n=== %s ===\n' "$*" >&2; }
+
+# setup DIR [meson options...]; compile; record a failure when it does not build
+build() {
+	local dir=$1; shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >"$RESULTS/$dir.setup.log" 2>&1 || {
+			cat "$RESULTS/$dir.setup.log" >&2
+			echo "$dir: meson setup failed" >&2
+			return 1
+		}
+	fi
+	meson compile -C "$dir" >"$RESULTS/$dir.build.log" 2>&1 || {
+		tail -50 "$RESULTS/$dir.build.log" >&2
+		echo "$dir: build failed" >&2
+		return 1
+	}
+}
+
+# run DIR [meson test options...]: results land in DIR/meson-logs/testlog.json
+run_tests() {
+	local dir=$1; shift
+	rm -f "$dir/meson-logs/testlog.json"
+	meson test -C "$dir" --no-rebuild --num-processes "$JOBS" --print-errorlogs "$@" >&2
+	cp "$dir/meson-logs/testlog.json" "$RESULTS/$dir.json" 2>/dev/null || true
+}
+
+say "build (normal)"
+if build "$B"; then
+	run_tests "$B" "${EXTRA[@]}"
+else
+	build_failures=$((build_failures + 1))
+fi
+
+say "build-asan (AddressSanitizer + UndefinedBehaviorSanitizer)"
+if build "$B-asan" -Db_sanitize=address,undefined -Db_lundef=false; then
+	PP_SANITIZED=asan \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LSAN_OPTIONS=suppressions=$ROOT/scripts/lsan.supp \
+		run_tests "$B-asan" --timeout-multiplier 2 "${EXTRA[@]}"
+else
+	build_failures=$((build_failures + 1))
+fi
+
+TSAN_SUITES=(--suite tftp --suite http --suite core --suite dhcp)
+[ ${#EXTRA[@]} -gt 0 ] && TSAN_SUITES=("${EXTRA[@]}")
+say "build-tsan (ThreadSanitizer: tftp http core dhcp)"
+if build "$B-tsan" -Db_sanitize=thread -Db_lundef=false; then
+	PP_SANITIZED=tsan \
+	TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/scripts/tsan.supp" \
+		run_tests "$B-tsan" --timeout-multiplier 3 "${TSAN_SUITES[@]}"
+else
+	build_failures=$((build_failures + 1))
+fi
+
+fuzz_pass=0 fuzz_fail=0
+if command -v clang >/dev/null 2>&1; then
+	say "build-fuzz (libFuzzer, ${FUZZ_SECONDS}s each)"
+	if CC=clang build "$B-fuzz" -Dfuzz=true; then
+		for bin in "$B"-fuzz/fuzz/fuzz-*; do
+			[ -x "$bin" ] || continue
+			name=${bin##*/fuzz-}
+			work=$(mktemp -d)
+			cp -r "fuzz/corpus/$name/." "$work/" 2>/dev/null || true
+			if (cd "$work" && "$ROOT/$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
+				-rss_limit_mb=2048 -print_final_stats=0 "$work" \
+				>"$RESULTS/fuzz-$name.log" 2>&1); then
+				echo "fuzz-$name: ok" >&2
+				fuzz_pass=$((fuzz_pass + 1))
+			else
+				echo "fuzz-$name: FAILED" >&2
+				tail -40 "$RESULTS/fuzz-$name.log" >&2
+				fuzz_fail=$((fuzz_fail + 1))
+			fi
+			rm -rf "$work"
+		done
+	else
+		build_failures=$((build_failures + 1))
+	fi
+else
+	echo "clang not found: fuzz smoke skipped" >&2
+fi
+
+/usr/bin/python3 "$ROOT/scripts/test-summary.py" "$RESULTS" \
+	--extra-pass "$fuzz_pass" --extra-fail "$((fuzz_fail + build_failures))"
