@@ -128,7 +128,7 @@ dhcp_sniffer: { interface: "", pcap_file: capture.pcap }
 autoprov: false
 security: { unknown_mac_limit: 0, unknown_mac_window_s: 1, ban_s: 0 }
 plugins:
-  dir: plugins
+  dir: """ + os.path.join(os.environ.get("PP_SRC", os.getcwd()), "plugins") + """
   enabled: [yealink, snom]
   settings: { yealink: { server: "10.0.0.1", lines: [1, 2] }, snom: {} }
 """),
