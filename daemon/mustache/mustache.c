@@ -1081,6 +1081,9 @@ static int render_include(struct rs *rs, const struct mst_tpl *t, const struct n
 				    t->pool + nd->off);
 		return PP_OK;
 	}
+	if (rs->depth + 1 >= MST_MAX_DEPTH)
+		return rerr(rs, t, nd, "nesting deeper than %d (recursive %s?)", MST_MAX_DEPTH,
+			    nd->type == N_PARENT ? "parent" : "partial");
 	if (nd->standalone) {
 		rc = push_indent(rs, t, nd);
 		if (rc)
