@@ -17,9 +17,37 @@ int pp_dhcp_parse_frame(const uint8_t *frame, size_t len, int linktype, struct p
 /* Parse a BOOTP/DHCP payload (UDP payload). */
 int pp_dhcp_parse(const uint8_t *p, size_t len, struct pp_dhcp_facts *out);
 
+/* pcap link types the parser reads (values of libpcap's DLT_* on Linux). */
+enum {
+	PP_DLT_EN10MB = 1,       /* Ethernet, optionally 802.1Q / QinQ tagged */
+	PP_DLT_RAW_BSD = 14,     /* raw IPv4 (DLT_RAW on OpenBSD) */
+	PP_DLT_RAW = 12,         /* raw IP */
+	PP_LINKTYPE_RAW = 101,   /* raw IP as written in capture files */
+	PP_DLT_LINUX_SLL = 113,  /* Linux cooked capture (the "any" device) */
+	PP_DLT_IPV4 = 228,
+	PP_DLT_LINUX_SLL2 = 276,
+};
+int pp_dhcp_linktype_supported(int linktype);
+/* "discover", "ack", ... for option 53 values ("none" for 0). */
+const char *pp_dhcp_msg_name(int type);
+void pp_dhcp_fmt_mac(const uint8_t m[6], char out[18]);
+
 enum pp_dhcpd_format { PP_DHCPD_ISC = 0, PP_DHCPD_KEA = 1 };
 /* Generate dhcpd configuration for the registry's dhcp classes. */
 int pp_dhcpd_conf(const struct pp_registry *reg, const struct pp_config *cfg,
 		  enum pp_dhcpd_format fmt, struct pp_buf *out, struct pp_err *err);
+
+/* Overrides for the generated configuration (NULL / 0 = from cfg). */
+struct pp_dhcpd_opts {
+	const char *tftp_server; /* next-server / option 66 address (IPv4) */
+	const char *http_host;   /* {{http_host}} in boot URLs */
+	unsigned http_port;      /* {{http_port}} in boot URLs */
+	const char *subnet;      /* "192.0.2.0/24": emit a complete subnet with a pool */
+	const char *range_lo, *range_hi; /* pool range inside subnet */
+	const char *router;      /* option routers for the subnet */
+};
+int pp_dhcpd_conf_ex(const struct pp_registry *reg, const struct pp_config *cfg,
+		     enum pp_dhcpd_format fmt, const struct pp_dhcpd_opts *o, struct pp_buf *out,
+		     struct pp_err *err);
 
 #endif
