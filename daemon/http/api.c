@@ -472,12 +472,12 @@ int pp_api_start(struct pp_daemon *d, struct pp_api **out, struct pp_err *err)
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
 			MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, a,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)pp_http_conn_limit(256),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_logger, a,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 		MHD_OPTION_END);
 	if (!a->mhd) {
 		close(fd);

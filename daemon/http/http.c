@@ -53,6 +53,8 @@ struct http_req {
 	char ip[64];
 };
 
+static char headers_seen; /* *req_cls marker between the first and second call */
+
 /* MHD must hand us the path exactly as sent: we decode it once ourselves. */
 static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
@@ -240,10 +242,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	(void)version;
 	(void)upload_data;
-	if (*req_cls) {
+	if (!*req_cls) {
+		/* answering on the first call (headers only) makes MHD close the
+		 * connection: answer on the next one, after the (empty) body */
+		*req_cls = &headers_seen;
+		return MHD_YES;
+	}
+	if (*req_cls != &headers_seen || *upload_size) {
 		*upload_size = 0; /* a body on GET/HEAD is ignored */
 		return MHD_YES;
 	}
+	*req_cls = NULL;
 	PP_COUNT(http.requests, 1);
 	head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
@@ -307,7 +316,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	struct http_req *x = *req_cls;
 
 	(void)c;
-	if (!x)
+	if (!x || *req_cls == (void *)&headers_seen)
 		return;
 	*req_cls = NULL;
 	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && x->status) {
@@ -393,6 +402,7 @@ int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
 			MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, h,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_THREAD_POOL_SIZE, pool,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)pp_http_conn_limit(4096),
@@ -401,7 +411,6 @@ int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 		MHD_OPTION_END);
 	if (!h->mhd) {
 		close(fd);
