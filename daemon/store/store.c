@@ -71,27 +71,28 @@ int pp_store_mdb_fail(struct pp_txn *t, int rc, const char *op, enum pp_db db)
 
 /* ---- value codecs ---- */
 
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+	return pp_buf_append(data, buf, size) == PP_OK ? 0 : -1;
+}
+
+/* One serialisation pass straight into a buffer that starts with the
+ * version byte (json_dumpb would need a sizing pass first). */
 int pp_store_json_encode(const json_t *j, void **buf, size_t *len)
 {
-	size_t n;
-	char *b;
+	struct pp_buf b = { 0 };
 
 	if (!json_is_object(j))
 		return PP_EINVAL;
-	n = json_dumpb(j, NULL, 0, JSON_COMPACT);
-	if (n == 0)
-		return PP_EINVAL;
-	b = malloc(n + 1);
-	if (!b)
+	if (pp_buf_grow(&b, 256) != 0)
 		return PP_ENOMEM;
-	b[0] = (char)PP_VAL_JSON_V1;
-	if (json_dumpb(j, b + 1, n, JSON_COMPACT) != n) {
-		free(b);
+	pp_buf_putc(&b, (char)PP_VAL_JSON_V1);
+	if (json_dump_callback(j, dump_cb, &b, JSON_COMPACT) != 0) {
+		pp_buf_free(&b);
 		return PP_EINVAL;
 	}
-	*buf = b;
-	*len = n + 1;
-	return PP_OK;
+	*buf = pp_buf_steal(&b, len);
+	return *buf ? PP_OK : PP_ENOMEM;
 }
 
 int pp_store_json_decode(const void *buf, size_t len, enum pp_db db, const char *key,
