@@ -730,7 +730,11 @@ static void on_request(struct pp_tftp *s, const uint8_t *p, size_t n,
 			xfer_free(x);
 			return;
 		}
-		x->oack.tsize = (long long)ts;
+		/* curl (7.88) rejects an OACK with "tsize 0" as invalid: for an
+		 * empty file tsize is simply not acknowledged (RFC 2347 allows it). */
+		x->oack.tsize = ts ? (long long)ts : -1;
+		if (!ts && x->oack.blksize < 0 && x->oack.timeout < 0 && x->oack.windowsize < 0)
+			any = 0;
 	}
 	if (!x->netascii)
 		x->last = x->blob.size / x->blksize + 1;
