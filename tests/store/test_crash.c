@@ -128,7 +128,7 @@ static void test_crash(void **state)
 
 	(void)state;
 	srand(seed);
-	print_message("crash seed %u (PP_CRASH_SEED to replay)\n", seed);
+	print_message("# crash seed %u (PP_CRASH_SEED to replay)\n", seed);
 	setenv("PP_STORE_INITIAL_MAPSIZE", "512K", 1);
 	for (int round = 0; round < ROUNDS; round++) {
 		long delay_ms = 1 + rand() % 50;
@@ -224,7 +224,7 @@ static void test_crash(void **state)
 		pp_store_close(st);
 	}
 	unsetenv("PP_STORE_INITIAL_MAPSIZE");
-	print_message("crash: %d kills, %zu committed devices reported, %ld rounds with commits, "
+	print_message("# crash: %d kills, %zu committed devices reported, %ld rounds with commits, "
 		      "%ld concurrent reads, all intact\n", ROUNDS, s.n, rounds_with_commits,
 		      concurrent_reads);
 	/* the test must have exercised something */

@@ -1334,7 +1334,7 @@ static void test_threads(void **state)
 	}
 	/* the map had to grow while threads were reading */
 	assert_true(pp_store_mapsize(st) > (256u << 10));
-	print_message("threads: %d device reads checked, mapsize %zu\n", reads,
+	print_message("# threads: %d device reads checked, mapsize %zu\n", reads,
 		      pp_store_mapsize(st));
 	pp_store_close(st);
 	rm_store_dir(dir);
