@@ -1,15 +1,300 @@
-/* STUB: replaced by its module's issue. */
+/* CLI commands of the dhcp module:
+ *   phoneprov dhcpd-config [--format isc|kea] [--tftp-server IP] [--http-url URL]
+ *                          [--subnet NET/PREFIX [--range LO-HI] [--router IP]]
+ *   phoneprov import-pcap FILE [--json] */
+#include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <jansson.h>
+#include "dhcp.h"
 #include "../daemon/cli.h"
+#include "../daemon/log.h"
+#include "../daemon/metrics.h"
+
+static void dhcpd_usage(FILE *f)
+{
+	fputs("Usage: phoneprov dhcpd-config [--format isc|kea] [OPTIONS]\n"
+	      "Print dhcpd configuration for the enabled plugins' dhcp classes: one class per\n"
+	      "phone family matched on the option-60 (vendor class) prefix, with its boot server.\n"
+	      "  --format isc|kea      ISC dhcpd classes (default) or Kea DHCPv4 client-classes\n"
+	      "  --tftp-server IP      next-server / option 66 address (default: tftp.listen host)\n"
+	      "  --http-url URL        http://HOST[:PORT] phones use (default: http.listen)\n"
+	      "  --subnet NET/PREFIX   also emit a subnet whose pool admits only these classes\n"
+	      "  --range LO-HI         the pool range (default: upper half of the subnet)\n"
+	      "  --router IP           option routers for the subnet\n", f);
+}
+
+/* http://HOST[:PORT][/] → host, port. */
+static int parse_http_url(const char *url, char *host, size_t n, unsigned *port)
+{
+	const char *h, *end, *colon;
+	size_t hl;
+
+	if (strncmp(url, "http://", 7) != 0)
+		return -1;
+	h = url + 7;
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end)
+			return -1;
+		end++;
+	} else {
+		end = h + strcspn(h, ":/");
+	}
+	hl = (size_t)(end - h);
+	if (hl == 0 || hl >= n)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	colon = end;
+	*port = 80;
+	if (*colon == ':') {
+		char *e;
+		long v = strtol(colon + 1, &e, 10);
+
+		if (v < 1 || v > 65535 || (*e && *e != '/'))
+			return -1;
+		*port = (unsigned)v;
+		colon = e;
+	}
+	return (*colon == '\0' || !strcmp(colon, "/")) ? 0 : -1;
+}
+
 int pp_cmd_dhcpd_config(struct pp_cli *c, int argc, char **argv)
 {
-	(void)c; (void)argc;
-	fprintf(stderr, "phoneprov %s: not implemented yet\n", argv[0]);
-	return 1;
+	struct pp_dhcpd_opts o = { 0 };
+	enum pp_dhcpd_format fmt = PP_DHCPD_ISC;
+	char http_host[80], range[64];
+	struct pp_buf out = { 0 };
+	struct pp_err err = { "" };
+	struct pp_snapshot *s;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			dhcpd_usage(stdout);
+			return 0;
+		}
+		if (!strncmp(a, "--format=", 9)) {
+			v = a + 9;
+			a = "--format";
+			i--;
+		}
+		if (!v || strncmp(a, "--", 2) != 0) {
+			fprintf(stderr, "phoneprov dhcpd-config: %s: %s\n", a,
+				strncmp(a, "--", 2) ? "unexpected argument" : "needs a value");
+			dhcpd_usage(stderr);
+			return 2;
+		}
+		i++;
+		if (!strcmp(a, "--format")) {
+			if (!strcmp(v, "isc"))
+				fmt = PP_DHCPD_ISC;
+			else if (!strcmp(v, "kea"))
+				fmt = PP_DHCPD_KEA;
+			else {
+				fprintf(stderr, "phoneprov dhcpd-config: --format %s: use isc or kea\n", v);
+				return 2;
+			}
+		} else if (!strcmp(a, "--tftp-server")) {
+			o.tftp_server = v;
+		} else if (!strcmp(a, "--http-url")) {
+			if (parse_http_url(v, http_host, sizeof(http_host), &o.http_port)) {
+				fprintf(stderr, "phoneprov dhcpd-config: --http-url %s: expected "
+					"http://HOST[:PORT]\n", v);
+				return 2;
+			}
+			o.http_host = http_host;
+		} else if (!strcmp(a, "--subnet")) {
+			o.subnet = v;
+		} else if (!strcmp(a, "--range")) {
+			char *dash;
+
+			snprintf(range, sizeof(range), "%s", v);
+			dash = strchr(range, '-');
+			if (!dash) {
+				fprintf(stderr, "phoneprov dhcpd-config: --range %s: expected LO-HI\n", v);
+				return 2;
+			}
+			*dash = '\0';
+			o.range_lo = range;
+			o.range_hi = dash + 1;
+		} else if (!strcmp(a, "--router")) {
+			o.router = v;
+		} else {
+			fprintf(stderr, "phoneprov dhcpd-config: unknown option %s\n", a);
+			dhcpd_usage(stderr);
+			return 2;
+		}
+	}
+	if ((o.range_lo || o.router) && !o.subnet) {
+		fprintf(stderr, "phoneprov dhcpd-config: --range and --router need --subnet\n");
+		return 2;
+	}
+	if (pp_cli_open_daemon(c))
+		return 1;
+	s = pp_daemon_acquire(&c->d);
+	rc = pp_dhcpd_conf_ex(s->reg, s->cfg, fmt, &o, &out, &err);
+	pp_snapshot_release(s);
+	if (rc != PP_OK) {
+		fprintf(stderr, "phoneprov dhcpd-config: %s\n", err.msg);
+		pp_buf_free(&out);
+		return 1;
+	}
+	fwrite(out.data, 1, out.len, stdout);
+	pp_buf_free(&out);
+	return fflush(stdout) == 0 ? 0 : 1;
 }
+
+static int mac_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+struct import {
+	unsigned long long packets, dhcp, malformed, other, errors;
+	char (*macs)[18];
+	size_t n_macs, cap_macs;
+};
+
+static int touch(struct import *im, const char *mac)
+{
+	if (!mac[0])
+		return 0;
+	if (im->n_macs == im->cap_macs) {
+		size_t cap = im->cap_macs ? im->cap_macs * 2 : 64;
+		char (*v)[18] = realloc(im->macs, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		im->macs = v;
+		im->cap_macs = cap;
+	}
+	memcpy(im->macs[im->n_macs++], mac, 18);
+	/* keep memory bounded on huge captures: dedupe every so often */
+	if (im->n_macs == im->cap_macs && im->n_macs >= 4096) {
+		size_t k = 0;
+
+		qsort(im->macs, im->n_macs, 18, mac_cmp);
+		for (size_t i = 0; i < im->n_macs; i++)
+			if (!k || strcmp(im->macs[i], im->macs[k - 1]))
+				memmove(im->macs[k++], im->macs[i], 18);
+		im->n_macs = k;
+	}
+	return 0;
+}
+
+static void import_report(struct pp_cli *c, const char *file, struct import *im)
+{
+	size_t k = 0;
+
+	qsort(im->macs, im->n_macs, 18, mac_cmp);
+	for (size_t i = 0; i < im->n_macs; i++)
+		if (!k || strcmp(im->macs[i], im->macs[k - 1]))
+			memmove(im->macs[k++], im->macs[i], 18);
+	im->n_macs = k;
+	if (c->json) {
+		json_t *macs = json_array();
+		json_t *o;
+		char *txt;
+
+		for (size_t i = 0; i < im->n_macs; i++)
+			json_array_append_new(macs, json_string(im->macs[i]));
+		o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "file", file,
+			      "packets", (json_int_t)im->packets, "dhcp", (json_int_t)im->dhcp,
+			      "malformed", (json_int_t)im->malformed, "not_dhcp",
+			      (json_int_t)im->other, "devices", (json_int_t)im->n_macs, "errors",
+			      (json_int_t)im->errors, "macs", macs);
+		txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (txt)
+			puts(txt);
+		free(txt);
+		json_decref(o);
+		return;
+	}
+	printf("%s: %llu packets, %llu DHCP, %llu malformed, %llu not DHCP, %zu devices touched, "
+	       "%llu pipeline errors\n", file, im->packets, im->dhcp, im->malformed, im->other,
+	       im->n_macs, im->errors);
+}
+
 int pp_cmd_import_pcap(struct pp_cli *c, int argc, char **argv)
 {
-	(void)c; (void)argc;
-	fprintf(stderr, "phoneprov %s: not implemented yet\n", argv[0]);
-	return 1;
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	struct import im = { 0 };
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	const char *file = NULL;
+	pcap_t *p;
+	int lt, rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			puts("Usage: phoneprov import-pcap FILE [--json]\n"
+			     "Feed every DHCP packet of a capture (pcap or pcapng; Ethernet, 802.1Q,\n"
+			     "Linux cooked or raw IP) through the provisioning pipeline, as the sniffer\n"
+			     "does, and print the counts. \"-\" reads standard input.");
+			return 0;
+		}
+		if (file || (argv[i][0] == '-' && argv[i][1])) {
+			fprintf(stderr, "phoneprov import-pcap: unexpected argument %s\n", argv[i]);
+			return 2;
+		}
+		file = argv[i];
+	}
+	if (!file) {
+		fprintf(stderr, "phoneprov import-pcap: a capture FILE is required\n");
+		return 2;
+	}
+	p = pcap_open_offline(file, ebuf);
+	if (!p) {
+		fprintf(stderr, "phoneprov import-pcap: %s\n", ebuf);
+		return 1;
+	}
+	lt = pcap_datalink(p);
+	if (!pp_dhcp_linktype_supported(lt)) {
+		fprintf(stderr, "phoneprov import-pcap: %s: link type %s not supported\n", file,
+			pcap_datalink_val_to_name(lt) ?: "?");
+		pcap_close(p);
+		return 1;
+	}
+	if (pp_cli_open_daemon(c)) {
+		pcap_close(p);
+		return 1;
+	}
+	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+		struct pp_dhcp_facts f;
+
+		im.packets++;
+		PP_COUNT(dhcp_packets, 1);
+		rc = pp_dhcp_parse_frame(data, h->caplen, lt, &f);
+		if (rc == PP_EINVAL) {
+			im.malformed++;
+			PP_COUNT(dhcp_malformed, 1);
+			continue;
+		}
+		if (rc != PP_OK) {
+			im.other++;
+			continue;
+		}
+		im.dhcp++;
+		pp_dhcp_log_facts(&f, "dhcp.packet");
+		rc = pp_pipeline_dhcp(&c->d, &f);
+		if (rc != PP_OK) {
+			im.errors++;
+			pp_log(PP_LOG_WARN, "dhcp.pipeline_error", "mac=%s error=%s",
+			       f.mac[0] ? f.mac : "-", pp_strerror(rc));
+		} else if (touch(&im, f.mac) != 0) {
+			fprintf(stderr, "phoneprov import-pcap: out of memory\n");
+			break;
+		}
+	}
+	if (rc == PCAP_ERROR)
+		fprintf(stderr, "phoneprov import-pcap: %s: %s (after %llu packets)\n", file,
+			pcap_geterr(p), im.packets);
+	pcap_close(p);
+	import_report(c, file, &im);
+	free(im.macs);
+	return (rc == PCAP_ERROR || im.errors) ? 1 : 0;
 }

@@ -31,6 +31,8 @@ int pp_dhcp_linktype_supported(int linktype);
 /* "discover", "ack", ... for option 53 values ("none" for 0). */
 const char *pp_dhcp_msg_name(int type);
 void pp_dhcp_fmt_mac(const uint8_t m[6], char out[18]);
+/* Log f as one debug line of the given event (mac, ip, vci, ...). */
+void pp_dhcp_log_facts(const struct pp_dhcp_facts *f, const char *event);
 
 enum pp_dhcpd_format { PP_DHCPD_ISC = 0, PP_DHCPD_KEA = 1 };
 /* Generate dhcpd configuration for the registry's dhcp classes. */
