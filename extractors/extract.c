@@ -125,7 +125,7 @@ int pp_devinfo_offer(struct pp_devinfo *di, int field, const char *val, size_t l
 	return 1;
 }
 
-int pp_ex_rule_new(int src, const char *regex, size_t len, bool caseless,
+int pp_ex_rule_new(int src, const char *regex, size_t len, bool caseless, unsigned flags,
 		   const char *const set[PP_F_N], struct pp_ex_rule **out, size_t *erroff,
 		   char *msg, size_t msgsz)
 {
@@ -165,7 +165,8 @@ int pp_ex_rule_new(int src, const char *regex, size_t len, bool caseless,
 		return PP_EINVAL;
 	}
 	/* JIT when the platform has it; pcre2_match falls back otherwise. */
-	(void)pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);
+	if (!(flags & PP_EX_NO_JIT))
+		(void)pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);
 	for (int f = 0; f < PP_F_N; f++) {
 		int g = pcre2_substring_number_from_name(r->re, (PCRE2_SPTR)field_names[f]);
 

@@ -64,7 +64,8 @@ void pp_version_normalize(char *s);
 /* Compile a rule. set[f] (may be NULL) are constants given when the rule
  * matches. On a regex error returns PP_EINVAL with *erroff the offset of the
  * problem in the pattern and msg the PCRE2 message. */
-int pp_ex_rule_new(int src, const char *regex, size_t len, bool caseless,
+#define PP_EX_NO_JIT 1u /* flags: skip JIT compilation (one-shot tools) */
+int pp_ex_rule_new(int src, const char *regex, size_t len, bool caseless, unsigned flags,
 		   const char *const set[PP_F_N], struct pp_ex_rule **out, size_t *erroff,
 		   char *msg, size_t msgsz);
 void pp_ex_rule_free(struct pp_ex_rule *r);

@@ -18,13 +18,14 @@ static void print_json(json_t *j)
 }
 
 /* Config + registry only (no store): fast, and usable while the daemon runs. */
-static int open_registry(struct pp_cli *c, struct pp_registry **reg, const char *cmd)
+static int open_registry(struct pp_cli *c, struct pp_registry **reg, const char *cmd,
+			 unsigned flags)
 {
 	struct pp_err err = { "" };
 
 	if (pp_cli_open_config(c))
 		return 1;
-	if (pp_registry_load(c->cfg, reg, &err) != PP_OK) {
+	if (pp_registry_load_ex(c->cfg, flags, reg, &err) != PP_OK) {
 		fprintf(stderr, "phoneprov %s: %s\n", cmd, err.msg);
 		return 1;
 	}
@@ -79,7 +80,7 @@ int pp_cmd_plugins(struct pp_cli *c, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (open_registry(c, &reg, "plugins"))
+	if (open_registry(c, &reg, "plugins", 0))
 		return 1;
 	if (json) {
 		json_t *arr = json_array();
@@ -226,7 +227,7 @@ int pp_cmd_identify(struct pp_cli *c, int argc, char **argv)
 			"--dhcp-user-class\n");
 		return 2;
 	}
-	if (open_registry(c, &reg, "identify"))
+	if (open_registry(c, &reg, "identify", PP_REG_IDENTIFY))
 		return 1;
 	out = pp_identify_json(reg, &in);
 	print_json(out);

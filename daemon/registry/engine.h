@@ -39,6 +39,7 @@ struct pp_file_spec {
 	char *tpl_name;
 	const struct mst_tpl *tpl;
 	char **model_names;          /* model_templates: canonical model -> template */
+	char **model_tpl_names;
 	const struct mst_tpl **model_tpls;
 	size_t n_model_tpls;
 	enum mst_escape esc;
@@ -77,6 +78,12 @@ static inline struct pp_plugin_priv *pp_priv(const struct pp_plugin *p)
 {
 	return (struct pp_plugin_priv *)p->priv;
 }
+
+/* Load for identification only (phoneprov identify): no JIT, templates are
+ * neither compiled nor checked, no common files, no hooks. */
+#define PP_REG_IDENTIFY 1u
+int pp_registry_load_ex(const struct pp_config *cfg, unsigned flags, struct pp_registry **out,
+			struct pp_err *err);
 
 /* Identification: run every enabled plugin's rules in precedence order
  * (source, then plugin order, then rule order), then the file-name patterns

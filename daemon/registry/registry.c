@@ -25,6 +25,9 @@ struct rule_ref {
 	size_t pi, ri;
 };
 
+/* Load flags of the current load (one load per thread at a time). */
+static __thread unsigned load_flags;
+
 struct pp_registry {
 	struct pp_plugin *plugins;
 	size_t n;
@@ -352,7 +355,8 @@ static int load_rule(struct pp_plugin_priv *pv, const struct pp_ynode *n, struct
 		}
 	}
 	rn = pp_ymap_get(n, "regex");
-	rc = pp_ex_rule_new(src, regex, rn->len, caseless, set, &pv->rules[pv->n_rules], &off,
+	rc = pp_ex_rule_new(src, regex, rn->len, caseless,
+			    load_flags & PP_REG_IDENTIFY ? PP_EX_NO_JIT : 0, set, &pv->rules[pv->n_rules], &off,
 			    msg, sizeof(msg));
 	if (rc == PP_EINVAL) {
 		pp_err_at(err, rn->file, rn->line, scalar_col(rn, off), "regex: %s", msg);
@@ -518,6 +522,10 @@ static int resolve_tpl(const struct pp_plugin_priv *pv, const struct pp_ynode *n
 
 	if (pp_y_str(n, "template", &name, err))
 		return PP_EINVAL;
+	if (load_flags & PP_REG_IDENTIFY) {
+		*out = NULL;
+		return PP_OK;
+	}
 	if (strchr(name, '/') || !(*out = tpl_find(pv, name, strlen(name)))) {
 		pp_y_err(err, n, "template '%s' not found in templates/ (a *.mustache file)", name);
 		return PP_EINVAL;
@@ -643,7 +651,7 @@ int pp_file_path(const struct pp_file_spec *fs, const struct pp_devinfo *di, cha
 }
 
 /* The anchored regex recognising names rendered from a pattern. */
-static int path_regex(struct pp_file_spec *fs)
+static int path_regex(struct pp_file_spec *fs, bool jit)
 {
 	struct pp_buf b = { 0 };
 	PCRE2_SIZE off;
@@ -681,7 +689,8 @@ static int path_regex(struct pp_file_spec *fs)
 	pp_buf_free(&b);
 	if (!fs->match)
 		return PP_EINVAL;
-	(void)pcre2_jit_compile(fs->match, PCRE2_JIT_COMPLETE);
+	if (jit)
+		(void)pcre2_jit_compile(fs->match, PCRE2_JIT_COMPLETE);
 	return PP_OK;
 }
 
@@ -731,7 +740,8 @@ static int load_file(struct pp_plugin *p, const struct pp_ynode *n, bool *have_t
 			return PP_EINVAL;
 		fs->model_names = calloc(mt->n + 1, sizeof(char *));
 		fs->model_tpls = calloc(mt->n + 1, sizeof(*fs->model_tpls));
-		if (!fs->model_names || !fs->model_tpls)
+		fs->model_tpl_names = calloc(mt->n + 1, sizeof(char *));
+		if (!fs->model_names || !fs->model_tpls || !fs->model_tpl_names)
 			return PP_ENOMEM;
 		for (size_t i = 0; i < mt->n; i++) {
 			const struct pp_model *m = pp_plugin_model(p, mt->keys[i]->str);
@@ -744,6 +754,7 @@ static int load_file(struct pp_plugin *p, const struct pp_ynode *n, bool *have_t
 			if (resolve_tpl(pv, mt->vals[i], &fs->model_tpls[i], err))
 				return PP_EINVAL;
 			fs->model_names[i] = strdup(m->name);
+			fs->model_tpl_names[i] = strdup(mt->vals[i]->str);
 			fs->n_model_tpls++;
 		}
 	}
@@ -792,7 +803,7 @@ static int load_file(struct pp_plugin *p, const struct pp_ynode *n, bool *have_t
 		}
 		*have_trigger = true;
 	}
-	if (!fs->common && path_regex(fs)) {
+	if (!fs->common && path_regex(fs, !(load_flags & PP_REG_IDENTIFY))) {
 		pp_y_err(err, pn, "path: cannot build a matcher for '%s'", path);
 		return PP_EINVAL;
 	}
@@ -830,7 +841,7 @@ const struct mst_tpl *pp_file_template(const struct pp_file_spec *fs, const char
 	for (size_t i = 0; model && i < fs->n_model_tpls; i++)
 		if (strcasecmp(fs->model_names[i], model) == 0) {
 			if (name)
-				*name = mst_name(fs->model_tpls[i]);
+				*name = fs->model_tpl_names[i];
 			return fs->model_tpls[i];
 		}
 	if (name)
@@ -1010,9 +1021,12 @@ static void plugin_free(struct pp_plugin *p)
 			free(fs->parts);
 			pcre2_code_free(fs->match);
 			free(fs->tpl_name);
-			for (size_t k = 0; k < fs->n_model_tpls; k++)
+			for (size_t k = 0; k < fs->n_model_tpls; k++) {
 				free(fs->model_names[k]);
+				free(fs->model_tpl_names[k]);
+			}
 			free(fs->model_names);
+			free(fs->model_tpl_names);
 			free(fs->model_tpls);
 			free(fs->common_data);
 		}
@@ -1141,7 +1155,7 @@ static int load_plugin(const struct pp_config *cfg, const char *name, struct pp_
 		goto out;
 	}
 	p->vendor = strdup(s);
-	if ((rc = load_templates(p, &h, err)))
+	if (!(load_flags & PP_REG_IDENTIFY) && (rc = load_templates(p, &h, err)))
 		goto out;
 	rc = PP_EINVAL;
 	if (load_models(pv, pp_ymap_get(root, "models"), err) ||
@@ -1177,6 +1191,10 @@ static int load_plugin(const struct pp_config *cfg, const char *name, struct pp_
 	}
 	pv->hash = h;
 	p->meta = pp_ynode_to_json(root);
+	if (load_flags & PP_REG_IDENTIFY) {
+		rc = PP_OK;
+		goto out;
+	}
 	if ((rc = render_common(p, err)))
 		goto out;
 	rc = pp_hooks_load(p, err);
@@ -1286,12 +1304,19 @@ static int check_settings(const struct pp_config *cfg, struct pp_err *err)
 
 int pp_registry_load(const struct pp_config *cfg, struct pp_registry **out, struct pp_err *err)
 {
+	return pp_registry_load_ex(cfg, 0, out, err);
+}
+
+int pp_registry_load_ex(const struct pp_config *cfg, unsigned flags, struct pp_registry **out,
+			struct pp_err *err)
+{
 	struct pp_registry *r;
 	char **names = NULL;
 	size_t n = 0;
 	int rc;
 
 	*out = NULL;
+	load_flags = flags;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return PP_ENOMEM;
