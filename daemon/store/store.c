@@ -351,15 +351,18 @@ int pp_store_write(struct pp_store *st, pp_txn_fn fn, void *arg)
 	}
 	for (;;) {
 		struct pp_txn t = { .st = st };
+		bool prev_in_write;
 		size_t seen;
 
 		rc = txn_begin(st, 0, nested, &t.txn);
 		if (rc != PP_OK)
 			break;
 		seen = atomic_load(&st->mapsize);
-		tl.in_write = tl.st == st;
+		prev_in_write = tl.in_write;
+		if (tl.st == st)
+			tl.in_write = true;
 		rc = fn(&t, arg);
-		tl.in_write = false;
+		tl.in_write = prev_in_write;
 		if (t.mdb_err == 0 && rc == PP_OK) {
 			int c = mdb_txn_commit(t.txn);
 
