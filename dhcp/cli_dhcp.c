@@ -280,6 +280,8 @@ int pp_cmd_import_pcap(struct pp_cli *c, int argc, char **argv)
 		}
 		im.dhcp++;
 		pp_dhcp_log_facts(&f, "dhcp.packet");
+		if (!f.mac[0])
+			continue; /* no Ethernet chaddr: nothing to key a device on */
 		rc = pp_pipeline_dhcp(&c->d, &f);
 		if (rc != PP_OK) {
 			im.errors++;

@@ -71,6 +71,8 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 		return;
 	x->dhcp++;
 	pp_dhcp_log_facts(&f, "dhcp.packet");
+	if (!f.mac[0])
+		return; /* not Ethernet hardware (or chaddr zero): nothing to key a device on */
 	rc = pp_pipeline_dhcp(x->d, &f);
 	if (rc != PP_OK) {
 		x->errors++;
