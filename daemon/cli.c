@@ -562,7 +562,7 @@ int pp_cmd_records(struct pp_cli *c, int argc, char **argv)
 		       "each with its \"seq\".\n");
 		return 0;
 	}
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		bool since = !strcmp(argv[i], "--since");
 
 		if (!since && strcmp(argv[i], "--limit"))
@@ -573,7 +573,6 @@ int pp_cmd_records(struct pp_cli *c, int argc, char **argv)
 			a.since = v;
 		else
 			a.limit = v ? (size_t)v : SIZE_MAX;
-		i++;
 	}
 	if (pp_cli_open_daemon(c))
 		return 1;

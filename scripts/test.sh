@@ -83,7 +83,10 @@ fi
 fuzz_pass=0 fuzz_fail=0
 if command -v clang >/dev/null 2>&1; then
 	say "build-fuzz (libFuzzer, ${FUZZ_SECONDS}s each)"
-	if CC=clang build "$B-fuzz" -Dfuzz=true; then
+	# the library too is instrumented (coverage feedback for libFuzzer) and
+	# runs under ASan+UBSan, so findings are real memory errors
+	if CC=clang build "$B-fuzz" -Dfuzz=true -Dc_args=-fsanitize=fuzzer-no-link \
+		-Db_sanitize=address,undefined -Db_lundef=false; then
 		for bin in "$B"-fuzz/fuzz/fuzz-*; do
 			[ -x "$bin" ] || continue
 			name=${bin##*/fuzz-}

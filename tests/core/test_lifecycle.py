@@ -63,7 +63,8 @@ for i in range(5):
     finally:
         d.cleanup()
 med = statistics.median(times)
-t.ok(med < 0.1, f"READY=1 in under 100 ms (median {med * 1000:.1f} ms of {len(times)})",
+limit = 0.5 if os.environ.get("PP_SANITIZED") else 0.1
+t.ok(med < limit, f"READY=1 in under {limit * 1000:.0f} ms (median {med * 1000:.1f} ms of {len(times)})",
      f"times: {[round(x * 1000, 1) for x in times]}")
 t.ok(rcs == [0] * 5, "exit 0 on SIGTERM", f"exit codes {rcs}")
 
