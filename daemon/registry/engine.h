@@ -97,6 +97,10 @@ int pp_plugin_score(const struct pp_plugin *p, const struct pp_devinfo *di,
 /* Score every plugin into scores[pp_registry_count(r)]; returns the index of
  * the winner, or -1 when no plugin scores above IMPROBABLE. */
 int pp_associate(const struct pp_registry *r, const struct pp_devinfo *di, unsigned char *scores);
+/* Same; on a tie, `prefer` (the plugin whose file the phone asked for) wins
+ * before plugin version and name. */
+int pp_associate_pref(const struct pp_registry *r, const struct pp_devinfo *di,
+		      unsigned char *scores, const struct pp_plugin *prefer);
 /* -1, 0, 1 comparing dotted numeric versions. */
 int pp_version_cmp(const char *a, const char *b);
 

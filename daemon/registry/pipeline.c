@@ -240,6 +240,7 @@ struct apply {
 	const char *mac;
 	const char *ip;              /* NULL: keep */
 	const struct pp_devinfo *di; /* facts from this request (may be NULL) */
+	const struct pp_plugin *prefer; /* plugin whose file was asked for (ties) */
 	json_t *dhcp;                /* DHCP facts to keep (may be NULL) */
 	bool bind_ip;                /* ip2mac put ip -> mac */
 	bool create;                 /* create when absent */
@@ -351,7 +352,7 @@ static int apply_txn(struct pp_txn *t, void *arg)
 	json_object_set_new(dev, "last_seen", json_integer((json_int_t)now));
 	/* associate */
 	dev_to_info(dev, &di);
-	best = pp_associate(a->reg, &di, sc);
+	best = pp_associate_pref(a->reg, &di, sc, a->prefer);
 	old_plugin = jstr(dev, "plugin");
 	p = best >= 0 ? pp_registry_at(a->reg, (size_t)best) : NULL;
 	/* The current plugin (maybe chosen by hand) stays unless another one
@@ -855,6 +856,7 @@ static int fetch(struct pp_daemon *d, struct pp_snapshot *snap, const struct pp_
 		a.mac = di.f[PP_F_MAC];
 		a.ip = rq->peer_ip;
 		a.di = &di;
+		a.prefer = fs ? fp : NULL;
 		a.create = cfg->autoprov;
 		/* bind the IP when the MAC came from the request itself */
 		a.bind_ip = rq->peer_ip && *rq->peer_ip;

@@ -1529,6 +1529,12 @@ static int ver_cmp(const struct pp_plugin_priv *a, const struct pp_plugin_priv *
 
 int pp_associate(const struct pp_registry *r, const struct pp_devinfo *di, unsigned char *scores)
 {
+	return pp_associate_pref(r, di, scores, NULL);
+}
+
+int pp_associate_pref(const struct pp_registry *r, const struct pp_devinfo *di,
+		      unsigned char *scores, const struct pp_plugin *prefer)
+{
 	int best = -1, bs = PP_IMPROBABLE;
 
 	for (size_t i = 0; r && i < r->n; i++) {
@@ -1547,6 +1553,13 @@ int pp_associate(const struct pp_registry *r, const struct pp_devinfo *di, unsig
 		{
 			const struct pp_plugin *b = &r->plugins[best];
 			int vc = ver_cmp(pp_priv(p), pp_priv(b));
+
+			/* the plugin serving the file the phone asked for wins ties */
+			if (prefer && (p == prefer || b == prefer)) {
+				if (p == prefer)
+					goto take;
+				continue;
+			}
 
 			if (vc < 0 || (vc == 0 && strcmp(p->name, b->name) >= 0))
 				continue;

@@ -211,6 +211,9 @@ static void test_associate(void **st)
 	assert_int_equal(sc[0], PP_PROBABLE);
 	assert_int_equal(sc[1], PP_PROBABLE);
 	assert_int_equal(best, 1);
+	/* ...unless the phone asked for a file of acme: that breaks the tie first */
+	assert_int_equal(pp_associate_pref(r, &di, sc, pp_registry_find(r, "acme")), 0);
+	assert_int_equal(pp_associate_pref(r, &di, sc, pp_registry_find(r, "zeta")), 1);
 	/* A200 exists only in acme */
 	identify_ua(r, "ACME A200 3.1.4.0", &di);
 	best = pp_associate(r, &di, sc);
