@@ -234,24 +234,3 @@ int pp_render_device(const struct pp_plugin *p, const struct pp_devinfo *di, con
 		pp_rendered_free(out);
 	return rc;
 }
-
-/* TEMPORARY: weak fallbacks until the mustache engine (issue 5) lands. */
-__attribute__((weak)) int mst_render(const struct mst_tpl *t, const json_t *data,
-				     enum mst_escape esc, mst_lookup_fn lookup, void *ud,
-				     int strict, struct pp_buf *out, struct mst_error *err)
-{
-	(void)t; (void)data; (void)esc; (void)lookup; (void)ud; (void)strict; (void)out;
-	snprintf(err->msg, sizeof(err->msg), "mustache not implemented");
-	return PP_ENOTSUP;
-}
-__attribute__((weak)) void mst_each_ref(const struct mst_tpl *t,
-					void (*cb)(void *arg, const char *name, size_t len),
-					void *arg)
-{
-	(void)t; (void)cb; (void)arg;
-}
-__attribute__((weak)) const char *mst_name(const struct mst_tpl *t)
-{
-	(void)t;
-	return "?";
-}
