@@ -48,6 +48,16 @@ int pp_cli_open_daemon(struct pp_cli *c)
 	return 0;
 }
 
+/* The same device events the API appends, so /events watchers see CLI changes. */
+static int dev_event(struct pp_txn *t, const char *type, const char *mac)
+{
+	json_t *ev = json_pack("{s:s, s:s}", "mac", mac, "source", "cli");
+	int rc = ev ? pp_event_append(t, type, ev, NULL) : PP_ENOMEM;
+
+	json_decref(ev);
+	return rc;
+}
+
 static bool want_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
@@ -312,7 +322,7 @@ static int add_txn(struct pp_txn *t, void *arg)
 		return rc;
 	if (a->ip && (rc = pp_ip2mac_put(t, a->ip, a->mac)) != PP_OK)
 		return rc;
-	return PP_OK;
+	return dev_event(t, "device.created", a->mac);
 }
 
 static bool valid_ip(const char *s)
@@ -392,7 +402,7 @@ static int devices_add(struct pp_cli *c, int argc, char **argv)
 		}
 	}
 	json_object_set_new(a.dev, "mac", json_string(mac));
-	json_object_set_new(a.dev, "state", json_string(a.config ? "configured" : "new"));
+	json_object_set_new(a.dev, "state", json_string("new"));
 	json_object_set_new(a.dev, "created", json_integer(now));
 	json_object_set_new(a.dev, "updated", json_integer(now));
 	rc = pp_store_write(c->d.store, add_txn, &a);
@@ -443,7 +453,9 @@ static int rm_txn(struct pp_txn *t, void *arg)
 		return rc;
 	}
 	json_decref(dev);
-	return pp_dev_del(t, r->mac);
+	if ((rc = pp_dev_del(t, r->mac)) != PP_OK)
+		return rc;
+	return dev_event(t, "device.deleted", r->mac);
 }
 
 static int devices_rm(struct pp_cli *c, const char *arg)

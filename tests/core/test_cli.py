@@ -101,6 +101,36 @@ with Daemon() as d:
     p = cli("records", "--limit", "x")
     t.ok(p.returncode == 2, "records --limit x: exit 2")
 
+    # the running daemon sees what the CLI wrote, and the CLI what the daemon wrote
+    if d.token:
+        import urllib.request
+
+        def api(method, path, body=None):
+            rq = urllib.request.Request(f"http://127.0.0.1:{d.api_port}/api/v1{path}", method=method,
+                                        data=json.dumps(body).encode() if body is not None else None,
+                                        headers={"Authorization": f"Bearer {d.token}",
+                                                 "Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(rq, timeout=10) as r:
+                    return r.status, json.loads(r.read() or b"null")
+            except urllib.error.HTTPError as e:
+                return e.code, None
+
+        st, body = api("GET", "/devices/80:5e:c0:a1:b2:c3")
+        t.ok(st == 200 and body and body.get("mac") == "80:5e:c0:a1:b2:c3",
+             "daemon API serves a device the CLI added", f"{st} {body}")
+        st, _ = api("POST", "/devices", {"mac": "00:04:f2:00:00:01", "vendor": "Polycom"})
+        p = cli("--json", "devices", "show", "0004f2000001")
+        t.ok(st in (200, 201) and p.returncode == 0 and json.loads(p.stdout)["vendor"] == "Polycom",
+             "CLI shows a device the daemon API created", f"{st} {p.stdout} {p.stderr}")
+        p = cli("devices", "rm", "0004f2000001")
+        st, _ = api("GET", "/devices/00:04:f2:00:00:01")
+        t.ok(p.returncode == 0 and st == 404, "CLI rm is seen by the daemon API", f"{st}")
+    else:
+        for n in ("daemon API serves a device the CLI added", "CLI shows a device the daemon API created",
+                  "CLI rm is seen by the daemon API"):
+            t.skip(n, "API not available")
+
     t.ok(d.proc.poll() is None, "daemon kept running while the CLI used the store")
     rc = d.stop()
     t.ok(rc == 0, "daemon stops cleanly afterwards", d.read_log())
