@@ -71,8 +71,8 @@ static void enrich(json_t *v, int depth)
 			else if (json_is_integer(c)) {
 				snprintf(sv, sizeof(sv), "%lld", (long long)json_integer_value(c));
 				add_flag(add, k, sv);
-			} else if (json_is_true(c)) {
-				add_flag(add, k, "true");
+			} else if (json_is_boolean(c)) {
+				add_flag(add, k, json_is_true(c) ? "true" : "false");
 			}
 			if (json_is_array(c)) {
 				json_t *by_line = json_object(), *by_index = json_object();
