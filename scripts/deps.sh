@@ -18,7 +18,14 @@ for p in $want; do
 done
 [ -z "$missing" ] && exit 0
 SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO=sudo
+if [ "$(id -u)" -ne 0 ]; then
+	if ! command -v sudo >/dev/null 2>&1; then
+		echo "deps: missing packages:$missing" >&2
+		echo "deps: run as root (or install sudo) to install them" >&2
+		exit 1
+	fi
+	SUDO=sudo
+fi
 echo "deps: installing:$missing" >&2
 # Keep package scripts from starting daemons on this machine.
 prc=/usr/sbin/policy-rc.d

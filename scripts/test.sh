@@ -48,7 +48,10 @@ run_tests() {
 	local dir=$1; shift
 	rm -f "$dir/meson-logs/testlog.json"
 	meson test -C "$dir" --no-rebuild --num-processes "$JOBS" --print-errorlogs "$@" >&2
-	cp "$dir/meson-logs/testlog.json" "$RESULTS/$dir.json" 2>/dev/null || true
+	if ! cp "$dir/meson-logs/testlog.json" "$RESULTS/$dir.json" 2>/dev/null; then
+		echo "$dir: meson test produced no results" >&2
+		build_failures=$((build_failures + 1))
+	fi
 }
 
 say "build (normal)"
