@@ -1,0 +1,46 @@
+/* Firmware module internals shared by fetch.c, install.c and firmware.c. */
+#ifndef PP_FW_INT_H
+#define PP_FW_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "firmware.h"
+#include "pkgs.h"
+
+/* Limits on what one package may unpack (docs/firmware.md). */
+#define PP_FW_MAX_ENTRY (2ULL << 30)   /* bytes per archive entry / file */
+#define PP_FW_MAX_TOTAL (6ULL << 30)   /* bytes written in the scratch folder */
+#define PP_FW_MAX_ENTRIES 100000       /* entries per archive */
+
+/* Download f into cache_dir (resuming a .part left by an interruption),
+ * verify size and hash; on success path holds the verified file. A size or
+ * hash mismatch deletes the download. */
+int pp_fw_fetch(const char *cache_dir, const struct pp_fw_file *f, pp_fw_progress_fn progress,
+		void *arg, char *path, size_t pathsz, struct pp_err *err);
+
+/* Hash a file: sha256 and/or sha1 hex (NULL to skip); *size its length. */
+int pp_fw_hash_fd(int fd, char sha256[65], char sha1[41], uint64_t *size,
+		  pp_fw_progress_fn progress, void *arg, const char *what);
+
+/* mkdir -p of an absolute path. */
+int pp_fw_mkdirs(const char *path, struct pp_err *err);
+/* rm -rf without following symlinks. */
+void pp_fw_rmtree(const char *path);
+
+/* Run pkg's install steps over the downloaded files (paths[i] for
+ * pkg->files[i]) in a scratch folder under cache_dir, then move the result
+ * into root. *record receives {files:[{path,size,sha256,owned}], dirs:[...]}.
+ * owners: the other install records (objects with "files"), to tell shared
+ * files from foreign ones. */
+int pp_fw_run_install(const char *cache_dir, const char *root, const struct pp_fw_pkg *pkg,
+		      char *const *paths, json_t *owners, pp_fw_progress_fn progress, void *arg,
+		      json_t **record, struct pp_err *err);
+
+/* Walk dir components of rel beneath base with O_NOFOLLOW (a symlink or a
+ * file in the way is an error), creating them when create is set; created
+ * (may be NULL) gets the relative paths of folders made. Returns an fd or -1. */
+int pp_fw_open_dirs(int base, const char *rel, bool create, json_t *created,
+		    struct pp_err *err);
+
+#endif
