@@ -323,5 +323,9 @@ with d:
     t.ok((d.token, d.admin_token) == old, "tokens are kept across restarts")
     st, j, h, _ = Api(d).call("GET", "/devices/00:15:65:12:34:56")
     t.ok(st == 200, "data survives the restart", st)
+    rc = d.stop()
+    log = d.read_log()
+    t.ok(rc == 0 and "Sanitizer" not in log and "runtime error" not in log,
+         "phoneprovd stops cleanly (exit 0, no sanitizer report)", (rc, log[-2000:]))
 
 t.done()

@@ -274,5 +274,9 @@ with d:
     t.ok(len(refused) >= 40, f"refusals logged at info ({len(refused)})")
     st, h, body, _ = curl(base + "/a.cfg")
     t.ok(st == 200, "server still serving after the corpus", st)
+    rc = d.stop()
+    log = d.read_log()
+    t.ok(rc == 0 and "Sanitizer" not in log and "runtime error" not in log,
+         "phoneprovd stops cleanly (exit 0, no sanitizer report)", (rc, log[-2000:]))
 
 t.done()
