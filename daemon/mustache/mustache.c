@@ -16,6 +16,7 @@
 #define MST_MAX_DEPTH 1024   /* render recursion (sections + partials + blocks) */
 #define MST_MAX_INDENT 4096  /* accumulated partial/block indentation */
 #define MST_MAX_DELIM 32
+#define MST_SLOTS 32         /* memoised names per section body */
 
 enum ntype { N_TEXT, N_VAR, N_SECTION, N_INVERTED, N_PARTIAL, N_PARENT, N_BLOCK };
 
@@ -23,15 +24,24 @@ struct part {
 	uint32_t off, len; /* in pool */
 };
 
+struct sname {
+	uint32_t off, len; /* memoised name (in pool) */
+	uint32_t simple;   /* 1 = no dots: can be taken straight from the top object */
+};
+
 struct node {
 	uint8_t type;
 	uint8_t raw;        /* N_VAR: never escaped ({{{x}}} / {{&x}}) */
 	uint8_t standalone; /* partial/parent/block tag alone on its line */
+	int8_t slot;        /* var/section: memo slot in the enclosing body, -1 none */
+	uint8_t nslots;     /* section/inverted/block: memo slots its body uses */
 	uint16_t nparts;    /* dotted name parts; 0 = implicit iterator "." */
 	uint32_t part;      /* first part in tpl->parts */
 	uint32_t off, len;  /* N_TEXT: bytes; others: full name (both in pool) */
 	uint32_t ind_off, ind_len; /* indentation added to what the tag expands to */
+	uint32_t pre_off, pre_len; /* N_VAR: static text emitted before the value */
 	uint32_t end;       /* index just past this node's subtree */
+	uint32_t slot_base; /* section/inverted/block: first of nslots in tpl->snames */
 	uint32_t line, col;
 };
 
@@ -42,6 +52,8 @@ struct mst_tpl {
 	uint32_t nnodes;
 	struct part *parts;
 	uint32_t nparts;
+	uint32_t root_slots, root_base;
+	struct sname *snames;
 };
 
 /* ------------------------------------------------------------------ */
@@ -449,6 +461,9 @@ struct bld {
 	uint32_t nn, cn;
 	struct part *parts;
 	uint32_t np, cp;
+	uint32_t root_slots, root_base;
+	struct sname *sn;
+	uint32_t nsn, csn;
 };
 
 struct span {
@@ -553,7 +568,52 @@ struct frame {
 	uint32_t node;      /* index of the open node */
 	int32_t close;      /* token index of its closing tag */
 	struct span strip;  /* intrinsic indentation removed from body lines */
+	uint32_t nslots;
+	struct part slots[MST_SLOTS]; /* names looked up directly in this body */
 };
+
+/* Within one rendering of a body the context stack is fixed, so a name
+ * resolves to the same value every time: give each distinct name a slot. */
+/* Keep a body's memo names for the render-time prefill. */
+static int save_slots(struct bld *b, const struct frame *f, uint32_t *base)
+{
+	if (b->nsn + f->nslots > b->csn) {
+		uint32_t nc = b->csn ? b->csn * 2 : 64;
+
+		while (nc < b->nsn + f->nslots)
+			nc *= 2;
+		struct sname *n = realloc(b->sn, nc * sizeof(*n));
+
+		if (!n)
+			return PP_ENOMEM;
+		b->sn = n;
+		b->csn = nc;
+	}
+	*base = b->nsn;
+	for (uint32_t k = 0; k < f->nslots; k++) {
+		struct sname *x = &b->sn[b->nsn++];
+
+		x->off = f->slots[k].off;
+		x->len = f->slots[k].len;
+		x->simple = !memchr(b->pool.data + x->off, '.', x->len);
+	}
+	return PP_OK;
+}
+
+static int8_t slot_for(struct bld *b, struct frame *f, const struct node *nd)
+{
+	if (nd->nparts == 0)
+		return -1;
+	for (uint32_t k = 0; k < f->nslots; k++)
+		if (f->slots[k].len == nd->len &&
+		    memcmp(b->pool.data + f->slots[k].off, b->pool.data + nd->off, nd->len) == 0)
+			return (int8_t)k;
+	if (f->nslots == MST_SLOTS)
+		return -1;
+	f->slots[f->nslots].off = nd->off;
+	f->slots[f->nslots].len = nd->len;
+	return (int8_t)f->nslots++;
+}
 
 static size_t next_live(const struct cs *c, size_t i)
 {
@@ -607,12 +667,15 @@ static struct span block_indent(const struct cs *c, size_t i, struct span *intri
 static int build(struct bld *b)
 {
 	struct cs *c = b->c;
-	struct frame st[MST_MAX_NEST + 1];
+	struct frame *st = malloc((MST_MAX_NEST + 1) * sizeof(*st));
 	size_t sp = 0;
 	uint32_t lt = UINT32_MAX; /* text node that following text may extend */
-	int rc;
+	int rc = PP_OK;
 
+	if (!st)
+		return PP_ENOMEM;
 	st[0].node = UINT32_MAX;
+	st[0].nslots = 0;
 	st[0].close = -1;
 	st[0].strip.p = NULL;
 	st[0].strip.n = 0;
@@ -624,10 +687,16 @@ static int build(struct bld *b)
 
 		if (t->kind == T_DEL || t->kind == '!' || t->kind == '=')
 			continue;
+		uint32_t prev_text = lt;
+
 		if (t->kind != T_TEXT)
 			lt = UINT32_MAX;
 		if (t->kind == '/') {
 			b->nodes[st[sp].node].end = b->nn;
+			b->nodes[st[sp].node].nslots = (uint8_t)st[sp].nslots;
+			rc = save_slots(b, &st[sp], &b->nodes[st[sp].node].slot_base);
+			if (rc)
+				goto out;
 			sp--;
 			continue;
 		}
@@ -649,16 +718,18 @@ static int build(struct bld *b)
 				nd = &b->nodes[lt];
 				rc = pp_buf_append(&b->pool, s.p, s.n);
 				if (rc)
-					return rc;
+					goto out;
 				nd->len += s.n;
 				continue;
 			}
 			nd = new_node(b, N_TEXT, t);
-			if (!nd)
-				return PP_ENOMEM;
+			if (!nd) {
+				rc = PP_ENOMEM;
+				goto out;
+			}
 			rc = pool_put(b, s.p, s.n, &off);
 			if (rc)
-				return rc;
+				goto out;
 			lt = b->nn - 1;
 			nd = &b->nodes[lt];
 			nd->off = off;
@@ -671,17 +742,33 @@ static int build(struct bld *b)
 		};
 		uint8_t type = types[(unsigned char)t->kind];
 
-		nd = new_node(b, type, t);
-		if (!nd)
-			return PP_ENOMEM;
+		if (type == N_VAR && prev_text != UINT32_MAX && prev_text == b->nn - 1) {
+			/* fold the text just before a variable into its node: one
+			 * dispatch per "text + value" pair when rendering */
+			uint32_t po = b->nodes[prev_text].off, pl = b->nodes[prev_text].len;
+
+			b->nn--;
+			nd = new_node(b, type, t);
+			nd->pre_off = po;
+			nd->pre_len = pl;
+		} else {
+			nd = new_node(b, type, t);
+		}
+		if (!nd) {
+			rc = PP_ENOMEM;
+			goto out;
+		}
 		uint32_t idx = b->nn - 1;
 
 		nd->raw = t->kind == '&';
 		rc = set_name(b, &b->nodes[idx], t, type == N_VAR || type == N_SECTION ||
 			      type == N_INVERTED);
 		if (rc)
-			return rc;
+			goto out;
 		nd = &b->nodes[idx];
+		nd->slot = -1;
+		if (type == N_VAR || type == N_SECTION || type == N_INVERTED)
+			nd->slot = slot_for(b, &st[sp], nd);
 		struct span body_strip = cur;
 
 		if ((type == N_PARTIAL || type == N_PARENT) && t->standalone) {
@@ -698,15 +785,20 @@ static int build(struct bld *b)
 			rc = set_indent(b, &b->nodes[idx], s);
 		}
 		if (rc)
-			return rc;
+			goto out;
 		if (type == N_VAR || type == N_PARTIAL)
 			continue;
 		sp++;
 		st[sp].node = idx;
 		st[sp].close = t->match;
 		st[sp].strip = body_strip;
+		st[sp].nslots = 0;
 	}
-	return PP_OK;
+	b->root_slots = st[0].nslots;
+	rc = save_slots(b, &st[0], &b->root_base);
+out:
+	free(st);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -765,6 +857,7 @@ int mst_compile(const char *name, const char *src, size_t len, struct mst_tpl **
 		free(c.t);
 		free(b.nodes);
 		free(b.parts);
+		free(b.sn);
 		pp_buf_free(&b.pool);
 		return rc;
 	}
@@ -774,6 +867,9 @@ int mst_compile(const char *name, const char *src, size_t len, struct mst_tpl **
 	t->nnodes = b.nn;
 	t->parts = b.parts;
 	t->nparts = b.np;
+	t->root_slots = b.root_slots;
+	t->root_base = b.root_base;
+	t->snames = b.sn;
 	*out = t;
 	return PP_OK;
 }
@@ -786,6 +882,7 @@ void mst_free(struct mst_tpl *t)
 	free(t->pool);
 	free(t->nodes);
 	free(t->parts);
+	free(t->snames);
 	free(t);
 }
 
@@ -911,21 +1008,34 @@ static int put_escaped(struct pp_buf *b, const char *s, size_t n)
 	return PP_OK;
 }
 
-static size_t fmt_int(json_int_t v, char *buf)
+static const char digits2[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* Decimal digits, written backwards from the end of a 24-byte buffer. */
+static size_t fmt_int(json_int_t v, char buf[24], const char **start)
 {
-	char tmp[24];
-	size_t n = 0, k = 0;
+	char *p = buf + 24;
 	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
 
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
+	while (u >= 100) {
+		unsigned d = (unsigned)(u % 100) * 2;
+
+		u /= 100;
+		*--p = digits2[d + 1];
+		*--p = digits2[d];
+	}
+	if (u >= 10) {
+		*--p = digits2[u * 2 + 1];
+		*--p = digits2[u * 2];
+	} else {
+		*--p = (char)('0' + u);
+	}
 	if (v < 0)
-		buf[k++] = '-';
-	while (n)
-		buf[k++] = tmp[--n];
-	return k;
+		*--p = '-';
+	*start = p;
+	return (size_t)(buf + 24 - p);
 }
 
 /* Shortest "%g" form that reads back as the same double: 1.21, 1.5, 0.1. */
@@ -949,10 +1059,8 @@ static inline int put_indent(struct rs *rs)
 	return pp_buf_append(rs->out, rs->ind, rs->ilen);
 }
 
-static int put_text(struct rs *rs, const char *p, size_t n)
+static int put_text_indented(struct rs *rs, const char *p, size_t n)
 {
-	if (rs->ilen == 0)
-		return pp_buf_append(rs->out, p, n);
 	while (n) {
 		if (rs->pending && put_indent(rs))
 			return PP_ENOMEM;
@@ -969,6 +1077,13 @@ static int put_text(struct rs *rs, const char *p, size_t n)
 	return PP_OK;
 }
 
+static inline int put_text(struct rs *rs, const char *p, size_t n)
+{
+	if (rs->ilen == 0)
+		return pp_buf_append(rs->out, p, n);
+	return put_text_indented(rs, p, n);
+}
+
 static int put_value(struct rs *rs, const json_t *v, bool raw)
 {
 	char buf[40];
@@ -981,8 +1096,7 @@ static int put_value(struct rs *rs, const json_t *v, bool raw)
 		n = json_string_length(v);
 		break;
 	case JSON_INTEGER:
-		n = fmt_int(json_integer_value(v), buf);
-		s = buf;
+		n = fmt_int(json_integer_value(v), buf, &s);
 		break;
 	case JSON_REAL:
 		n = fmt_real(json_real_value(v), buf, sizeof(buf));
@@ -1031,6 +1145,69 @@ static const json_t *resolve(const struct mst_tpl *t, const struct node *nd,
 	return v;
 }
 
+static const json_t memo_unset_obj, memo_up_obj;
+#define MEMO_UNSET (&memo_unset_obj) /* not resolved yet */
+#define MEMO_UP (&memo_up_obj)       /* known not to be in the top object */
+
+static inline const json_t *lookup(const struct mst_tpl *t, const struct node *nd,
+				   const struct ctx *c, const json_t **memo)
+{
+	if (nd->slot < 0)
+		return resolve(t, nd, c);
+	const json_t *v = memo[nd->slot];
+
+	if (v == MEMO_UNSET)
+		v = memo[nd->slot] = resolve(t, nd, c);
+	else if (v == MEMO_UP)
+		v = memo[nd->slot] = resolve(t, nd, c->up);
+	return v;
+}
+
+#define HINTS 64
+
+/* One pass over the keys of the top object fills the memo of every plain
+ * name the body uses: cheaper than one hash lookup per name. hint[j]
+ * remembers which name the j-th key matched for the previous list element
+ * (elements of one list usually share their key order). */
+static void prefill(const struct mst_tpl *t, const struct sname *names, uint32_t nslots,
+		    const json_t *obj, const json_t **memo, uint8_t *hint)
+{
+	uint32_t left = 0, j = 0;
+
+	if (json_object_size(obj) > 4 * nslots + 8)
+		return;
+	for (uint32_t k = 0; k < nslots; k++) {
+		if (names[k].simple) {
+			memo[k] = MEMO_UP;
+			left++;
+		}
+	}
+	for (void *it = json_object_iter((json_t *)obj); it && left;
+	     it = json_object_iter_next((json_t *)obj, it), j++) {
+		const char *key = json_object_iter_key(it);
+		size_t kl = json_object_iter_key_len(it);
+		uint32_t h = hint && j < HINTS ? hint[j] : UINT8_MAX;
+
+		if (h < nslots && memo[h] == MEMO_UP && names[h].len == kl &&
+		    memcmp(t->pool + names[h].off, key, kl) == 0) {
+			memo[h] = json_object_iter_value(it);
+			left--;
+			continue;
+		}
+		for (uint32_t k = 0; k < nslots; k++) {
+			if (memo[k] == MEMO_UP && names[k].len == kl &&
+			    memcmp(t->pool + names[k].off, key, kl) == 0) {
+				memo[k] = json_object_iter_value(it);
+				left--;
+				h = k;
+				break;
+			}
+		}
+		if (hint && j < HINTS)
+			hint[j] = (uint8_t)(h < nslots ? h : UINT8_MAX);
+	}
+}
+
 static bool truthy(const json_t *v)
 {
 	if (!v)
@@ -1053,7 +1230,8 @@ static bool truthy(const json_t *v)
 }
 
 static int render_nodes(struct rs *rs, const struct mst_tpl *t, uint32_t from, uint32_t to,
-			const struct ctx *c, const struct ovr *o);
+			uint32_t nslots, uint32_t base, const struct ctx *c,
+			const struct ovr *o, uint8_t *hint);
 
 static int push_indent(struct rs *rs, const struct mst_tpl *t, const struct node *nd)
 {
@@ -1096,7 +1274,8 @@ static int render_include(struct rs *rs, const struct mst_tpl *t, const struct n
 		frame.up = o;
 		o = &frame;
 	}
-	rc = render_nodes(rs, pt, 0, pt->nnodes, c, o);
+	rc = render_nodes(rs, pt, 0, pt->nnodes, pt->root_slots, pt->root_base, c, o,
+			  NULL);
 	rs->ilen = saved;
 	return rc;
 }
@@ -1127,7 +1306,8 @@ static int render_block(struct rs *rs, const struct mst_tpl *t, const struct nod
 	}
 	if (!bn) {
 		if (!nd->standalone)
-			return render_nodes(rs, t, (uint32_t)(nd - t->nodes) + 1, nd->end, c, o);
+			return render_nodes(rs, t, (uint32_t)(nd - t->nodes) + 1, nd->end,
+					    nd->nslots, nd->slot_base, c, o, NULL);
 		bt = t;
 		bn = nd;
 	}
@@ -1139,16 +1319,24 @@ static int render_block(struct rs *rs, const struct mst_tpl *t, const struct nod
 	} else if (nd->standalone) {
 		rs->pending = true;
 	}
-	rc = render_nodes(rs, bt, (uint32_t)(bn - bt->nodes) + 1, bn->end, c, o);
+	rc = render_nodes(rs, bt, (uint32_t)(bn - bt->nodes) + 1, bn->end, bn->nslots,
+			  bn->slot_base, c, o, NULL);
 	rs->ilen = saved;
 	return rc;
 }
 
 static int render_nodes(struct rs *rs, const struct mst_tpl *t, uint32_t from, uint32_t to,
-			const struct ctx *c, const struct ovr *o)
+			uint32_t nslots, uint32_t base, const struct ctx *c,
+			const struct ovr *o, uint8_t *hint)
 {
 	const struct node *nodes = t->nodes;
+	const json_t *memo[MST_SLOTS];
 	int rc = PP_OK;
+
+	for (uint32_t k = 0; k < nslots; k++)
+		memo[k] = MEMO_UNSET;
+	if (nslots >= 2 && c && json_is_object(c->v))
+		prefill(t, t->snames + base, nslots, c->v, memo, hint);
 
 	if (++rs->depth > MST_MAX_DEPTH) {
 		rs->depth--;
@@ -1165,30 +1353,40 @@ static int render_nodes(struct rs *rs, const struct mst_tpl *t, uint32_t from, u
 			rc = put_text(rs, t->pool + nd->off, nd->len);
 			break;
 		case N_VAR:
-			v = resolve(t, nd, c);
+			if (nd->pre_len) {
+				rc = put_text(rs, t->pool + nd->pre_off, nd->pre_len);
+				if (rc)
+					break;
+			}
+			v = lookup(t, nd, c, memo);
 			if (v)
 				rc = put_value(rs, v, nd->raw);
 			break;
 		case N_SECTION:
-			v = resolve(t, nd, c);
+			v = lookup(t, nd, c, memo);
 			if (json_is_array(v)) {
 				size_t n = json_array_size(v);
+				uint8_t hint[HINTS];
 
+				memset(hint, UINT8_MAX, sizeof(hint));
 				sub.up = c;
 				for (size_t k = 0; k < n && rc == PP_OK; k++) {
 					sub.v = json_array_get(v, k);
-					rc = render_nodes(rs, t, i + 1, nd->end, &sub, o);
+					rc = render_nodes(rs, t, i + 1, nd->end, nd->nslots,
+							  nd->slot_base, &sub, o, hint);
 				}
 			} else if (truthy(v)) {
 				sub.v = v;
 				sub.up = c;
-				rc = render_nodes(rs, t, i + 1, nd->end, &sub, o);
+				rc = render_nodes(rs, t, i + 1, nd->end, nd->nslots,
+						  nd->slot_base, &sub, o, NULL);
 			}
 			break;
 		case N_INVERTED:
-			v = resolve(t, nd, c);
+			v = lookup(t, nd, c, memo);
 			if (!truthy(v))
-				rc = render_nodes(rs, t, i + 1, nd->end, c, o);
+				rc = render_nodes(rs, t, i + 1, nd->end, nd->nslots,
+						  nd->slot_base, c, o, NULL);
 			break;
 		case N_PARTIAL:
 		case N_PARENT:
@@ -1231,5 +1429,6 @@ int mst_render(const struct mst_tpl *t, const json_t *data, enum mst_escape esc,
 			return PP_ENOMEM;
 		out->data[out->len] = '\0';
 	}
-	return render_nodes(&rs, t, 0, t->nnodes, data ? &root : NULL, NULL);
+	return render_nodes(&rs, t, 0, t->nnodes, t->root_slots, t->root_base,
+			    data ? &root : NULL, NULL, NULL);
 }
