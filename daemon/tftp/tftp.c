@@ -67,6 +67,8 @@ struct xfer {
 	socklen_t peer_len;
 	uint16_t peer_port;
 	char peer_ip[INET6_ADDRSTRLEN];
+	uint8_t *ahead;     /* lock-step read-ahead of block ahead_blk (large files only) */
+	uint64_t ahead_blk;
 	char *reqname;      /* the name as requested (for pp_pipeline_done) */
 	size_t reqname_len;
 	struct pp_blob blob;
@@ -256,6 +258,7 @@ static void xfer_finish(struct pp_tftp *s, struct xfer *x, const char *result)
 
 static void xfer_free(struct xfer *x)
 {
+	free(x->ahead);
 	pp_blob_release(&x->blob);
 	free(x->reqname);
 	free(x);
@@ -323,6 +326,29 @@ static long na_block(struct pp_tftp *s, struct xfer *x, struct tftp_na *st, uint
 	return (long)o;
 }
 
+/* Lock-step transfers of large static files read the next block while the
+ * client handles the one just sent, so that its ACK is answered without a
+ * read on the critical path (the one per-transfer buffer, blksize bytes,
+ * allocated only for files of more than READ_AHEAD_MIN bytes). */
+#define READ_AHEAD_MIN (256 * 1024)
+
+static void read_ahead(struct xfer *x)
+{
+	uint64_t off, len;
+
+	if (x->window != 1 || x->netascii || x->blob.fd < 0 || x->blob.size < READ_AHEAD_MIN ||
+	    x->state != XS_DATA || x->cursor > x->last || x->ahead_blk == x->cursor)
+		return;
+	if (!x->ahead && !(x->ahead = malloc(x->blksize)))
+		return;
+	off = (x->cursor - 1) * x->blksize;
+	len = x->blob.size - off < x->blksize ? x->blob.size - off : x->blksize;
+	x->ahead_blk = 0;
+	if (len && !src_get(x, off, (size_t)len, x->ahead))
+		return;
+	x->ahead_blk = x->cursor;
+}
+
 /* Send what the window allows from the cursor. Returns 0, or -1 when the
  * transfer had to be aborted (it is finished then). */
 static int xfer_pump(struct pp_tftp *s, struct xfer *x)
@@ -370,7 +396,10 @@ static int xfer_pump(struct pp_tftp *s, struct xfer *x)
 
 			if (span > x->blob.size - off)
 				span = x->blob.size - off;
-			data = span ? src_get(x, off, (size_t)span, s->arena) : s->arena;
+			if (x->ahead && x->ahead_blk == x->cursor && count == 1)
+				data = x->ahead;
+			else
+				data = span ? src_get(x, off, (size_t)span, s->arena) : s->arena;
 			if (!data)
 				goto ioerr;
 			for (n = 0; n < count; n++) {
@@ -412,6 +441,7 @@ static int xfer_pump(struct pp_tftp *s, struct xfer *x)
 		}
 	}
 	set_out(s, x, 0);
+	read_ahead(x);
 	return 0;
 ioerr:
 	xfer_abort(s, x, TFTP_EUNDEF, "read error", "read_error");
@@ -511,15 +541,30 @@ static void on_packet(struct pp_tftp *s, struct xfer *x, const uint8_t *p, size_
 
 static void on_readable(struct pp_tftp *s, struct xfer *x)
 {
-	for (int i = 0; i < 64 && !x->dead; i++) {
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(x->fd, s->rx, sizeof(s->rx), MSG_DONTWAIT,
-				     (struct sockaddr *)&from, &fl);
+	/* recvmmsg: one call returns what is queued (usually one ACK), so the
+	 * lock-step case costs one receive call per block, not two */
+	enum { RX_BATCH = 8, RX_SLOT = 1024 };
+	struct mmsghdr m[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	struct sockaddr_storage from[RX_BATCH];
 
-		if (n < 0)
+	for (int round = 0; round < 8 && !x->dead; round++) {
+		for (int i = 0; i < RX_BATCH; i++) {
+			iov[i].iov_base = s->rx + i * RX_SLOT;
+			iov[i].iov_len = RX_SLOT;
+			memset(&m[i].msg_hdr, 0, sizeof(m[i].msg_hdr));
+			m[i].msg_hdr.msg_name = &from[i];
+			m[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			m[i].msg_hdr.msg_iov = &iov[i];
+			m[i].msg_hdr.msg_iovlen = 1;
+		}
+		int n = recvmmsg(x->fd, m, RX_BATCH, MSG_DONTWAIT, NULL);
+
+		for (int i = 0; i < n && !x->dead; i++)
+			on_packet(s, x, s->rx + i * RX_SLOT, m[i].msg_len, &from[i],
+				  m[i].msg_hdr.msg_namelen);
+		if (n < RX_BATCH)
 			return;
-		on_packet(s, x, s->rx, (size_t)n, &from, fl);
 	}
 }
 
