@@ -17,6 +17,8 @@
 #define MST_MAX_INDENT 4096  /* accumulated partial/block indentation */
 #define MST_MAX_DELIM 32
 #define MST_SLOTS 32         /* memoised names per section body */
+#define MST_MAX_CALLS (1u << 22)          /* bodies expanded in one render */
+#define MST_MAX_OUTPUT ((size_t)256 << 20) /* bytes produced by one render */
 
 enum ntype { N_TEXT, N_VAR, N_SECTION, N_INVERTED, N_PARTIAL, N_PARENT, N_BLOCK };
 
@@ -511,8 +513,10 @@ static struct span strip(struct span s, struct span ind)
 
 	while (i < s.n && i < ind.n && s.p[i] == ind.p[i] && (s.p[i] == ' ' || s.p[i] == '\t'))
 		i++;
-	s.p += i;
-	s.n -= i;
+	if (i) {
+		s.p += i;
+		s.n -= i;
+	}
 	return s;
 }
 
@@ -935,6 +939,8 @@ struct rs {
 	int strict;
 	struct mst_error *err;
 	int depth;
+	uint32_t calls;
+	size_t start;       /* out->len when the render began */
 	bool pending;       /* at the start of a template line: indentation due */
 	size_t ilen;
 	char ind[MST_MAX_INDENT];
@@ -1125,11 +1131,12 @@ static int put_value(struct rs *rs, const json_t *v, bool raw)
 static const json_t *resolve(const struct mst_tpl *t, const struct node *nd,
 			     const struct ctx *c)
 {
-	const struct part *p = &t->parts[nd->part];
+	const struct part *p;
 	json_t *v = NULL;
 
 	if (nd->nparts == 0)
 		return c ? c->v : NULL;
+	p = &t->parts[nd->part];
 	for (; c; c = c->up) {
 		if (json_is_object(c->v)) {
 			v = json_object_getn((json_t *)c->v, t->pool + p->off, p->len);
@@ -1343,6 +1350,13 @@ static int render_nodes(struct rs *rs, const struct mst_tpl *t, uint32_t from, u
 		return rerr(rs, t, from < t->nnodes ? &nodes[from] : NULL,
 			    "nesting deeper than %d (recursive partial?)", MST_MAX_DEPTH);
 	}
+	/* bound the work a hostile or runaway template can cause */
+	if (++rs->calls > MST_MAX_CALLS || rs->out->len - rs->start > MST_MAX_OUTPUT) {
+		rs->depth--;
+		return rerr(rs, t, from < t->nnodes ? &nodes[from] : NULL,
+			    "render too large (over %u expansions or %zu MiB)", MST_MAX_CALLS,
+			    MST_MAX_OUTPUT >> 20);
+	}
 	for (uint32_t i = from; i < to && rc == PP_OK; i = nodes[i].end) {
 		const struct node *nd = &nodes[i];
 		const json_t *v;
@@ -1421,6 +1435,7 @@ int mst_render(const struct mst_tpl *t, const json_t *data, enum mst_escape esc,
 	rs.strict = strict;
 	rs.err = err;
 	rs.depth = 0;
+	rs.calls = 0;
 	rs.pending = false;
 	rs.ilen = 0;
 	/* make sure out->data is a valid string even for empty output */
@@ -1429,6 +1444,7 @@ int mst_render(const struct mst_tpl *t, const json_t *data, enum mst_escape esc,
 			return PP_ENOMEM;
 		out->data[out->len] = '\0';
 	}
+	rs.start = out->len;
 	return render_nodes(&rs, t, 0, t->nnodes, t->root_slots, t->root_base,
 			    data ? &root : NULL, NULL, NULL);
 }
