@@ -469,6 +469,8 @@ int pp_fw_uninstall(const struct pp_config *cfg, const struct pp_registry *reg,
 	others = all_records(cfg, plugin, pkg);
 	kept = remove_installed(rec, others);
 	unlink(rpath);
+	rec_path(cfg, plugin, NULL, rpath, sizeof(rpath));
+	rmdir(rpath); /* the plugin's record folder, when it was the last one */
 	pp_log(PP_LOG_INFO, "firmware.uninstalled", "plugin=%s package=%s kept=%zu", plugin, pkg,
 	       kept);
 	json_decref(others);
