@@ -138,3 +138,14 @@ def wait_for(pred, timeout=5.0, step=0.05):
             return v
         time.sleep(step)
     return pred()
+
+
+def check_clean_exit(t, d, rc=None):
+    """Stop the daemon (if still running) and assert a clean exit: status 0 and
+    no sanitizer report in its log."""
+    if rc is None:
+        rc = d.stop()
+    log = d.read_log()
+    bad = [l for l in log.splitlines() if "Sanitizer" in l or "runtime error" in l]
+    t.ok(rc == 0 and not bad, "phoneprovd exits cleanly (status 0, no sanitizer report)",
+         f"rc={rc} {bad[:3]}")

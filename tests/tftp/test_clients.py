@@ -130,4 +130,5 @@ with Daemon() as d:
     na_ev = [e for e in ev if e.get("file") == "text.txt"]
     t.ok(na_ev and all(e.get("bytes") == str(len(expect)) for e in na_ev),
          "netascii transfers log the bytes sent", str(na_ev[:1]))
+    rawtftp.check_clean_exit(t, d)
 t.done()

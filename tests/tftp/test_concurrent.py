@@ -122,4 +122,5 @@ with Daemon(extra={"log_level": "info"}) as d:
          "every transfer logged with result=ok", f"{len(ev)}")
     t.ok(not [e for e in ev if e.get("result") != "ok"], "no transfer failed",
          str([e for e in ev if e.get("result") != "ok"][:3]))
+    R.check_clean_exit(t, d)
 t.done()

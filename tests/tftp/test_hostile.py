@@ -106,4 +106,5 @@ with Daemon() as d:
          "every refusal logged as tftp.refused with a reason and code", f"{len(ev)} {reasons}")
     t.ok(not [e for e in d.log_events("tftp.done") if "secret" in e.get("file", "")],
          "no transfer of the secret was ever started")
+    R.check_clean_exit(t, d)
 t.done()

@@ -209,7 +209,7 @@ with Daemon(extra=cfg) as d:
     c = R.Client(P)
     c.sock.sendto(R.rrq("ten.bin"), c.addr)
     op, f, frm, _ = c.recv()
-    d.stop()
+    stop_rc = d.stop()
     pk = []
     try:
         while True:
@@ -223,4 +223,5 @@ with Daemon(extra=cfg) as d:
     t.ok([e for e in d.log_events("tftp.done") if e.get("result") == "shutdown"],
          "shutdown logged")
     c.close()
+    R.check_clean_exit(t, d, stop_rc)
 t.done()
