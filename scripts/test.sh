@@ -91,7 +91,7 @@ if command -v clang >/dev/null 2>&1; then
 	if CC=clang build "$B-fuzz" -Dfuzz=true -Dc_args=-fsanitize=fuzzer-no-link \
 		-Db_sanitize=address,undefined -Db_lundef=false; then
 		for bin in "$B"-fuzz/fuzz/fuzz-*; do
-			[ -x "$bin" ] || continue
+			[ -f "$bin" ] && [ -x "$bin" ] || continue
 			name=${bin##*/fuzz-}
 			work=$(mktemp -d)
 			cp -r "fuzz/corpus/$name/." "$work/" 2>/dev/null || true
