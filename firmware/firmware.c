@@ -306,7 +306,35 @@ static const char *check_file(int rootfd, const char *rel, json_t *f)
 
 /* Remove what a record installed (owned files nobody else lists, unmodified),
  * then the folders it created when empty. Returns the number kept. */
-static size_t remove_installed(json_t *rec, json_t *others)
+/* A folder this record made is still used by another package: that package's
+ * record takes it over, so that its own uninstall removes it when empty. */
+static void hand_over_dir(const struct pp_config *cfg, json_t *others, const char *dir)
+{
+	size_t i, k, n = strlen(dir);
+	json_t *rec, *f;
+
+	json_array_foreach(others, i, rec) {
+		json_array_foreach(json_object_get(rec, "files"), k, f) {
+			const char *p = json_string_value(json_object_get(f, "path"));
+			const char *plugin = json_string_value(json_object_get(rec, "plugin"));
+			const char *pkg = json_string_value(json_object_get(rec, "package"));
+			json_t *dirs = json_object_get(rec, "dirs");
+			char path[4200];
+			struct pp_err e;
+
+			if (!p || strncmp(p, dir, n) != 0 || p[n] != '/' || !plugin || !pkg ||
+			    !json_is_array(dirs))
+				continue;
+			/* parents before children, like the order they were created in */
+			json_array_insert_new(dirs, 0, json_string(dir));
+			rec_path(cfg, plugin, pkg, path, sizeof(path));
+			write_record(path, rec, &e);
+			return;
+		}
+	}
+}
+
+static size_t remove_installed(const struct pp_config *cfg, json_t *rec, json_t *others)
 {
 	const char *root = json_string_value(json_object_get(rec, "root"));
 	json_t *files = json_object_get(rec, "files"), *dirs = json_object_get(rec, "dirs"), *f;
@@ -351,8 +379,10 @@ static size_t remove_installed(json_t *rec, json_t *others)
 		char norm[PP_PATH_MAX];
 		const char *why;
 
-		if (rel && pp_path_normalize(rel, strlen(rel), norm, sizeof(norm), &why) == 0)
-			unlinkat(rootfd, norm, AT_REMOVEDIR); /* fails when not empty: fine */
+		if (!rel || pp_path_normalize(rel, strlen(rel), norm, sizeof(norm), &why) != 0)
+			continue;
+		if (unlinkat(rootfd, norm, AT_REMOVEDIR) != 0 && errno == ENOTEMPTY)
+			hand_over_dir(cfg, others, norm);
 	}
 	close(rootfd);
 	return kept;
@@ -426,7 +456,7 @@ int pp_fw_install(const struct pp_config *cfg, const struct pp_registry *reg, co
 	if (rc == PP_OK)
 		rc = write_record(rpath, rec, err);
 	if (rc) {
-		remove_installed(rec, owners);
+		remove_installed(cfg, rec, owners);
 		goto out;
 	}
 	pp_log(PP_LOG_INFO, "firmware.installed", "plugin=%s package=%s version=%s files=%zu",
@@ -467,7 +497,7 @@ int pp_fw_uninstall(const struct pp_config *cfg, const struct pp_registry *reg,
 		return PP_ENOENT;
 	}
 	others = all_records(cfg, plugin, pkg);
-	kept = remove_installed(rec, others);
+	kept = remove_installed(cfg, rec, others);
 	unlink(rpath);
 	rec_path(cfg, plugin, NULL, rpath, sizeof(rpath));
 	rmdir(rpath); /* the plugin's record folder, when it was the last one */

@@ -353,7 +353,40 @@ def hostile():
         env.cleanup()
 
 
+def shared():
+    env = Env()
+    try:
+        data = os.urandom(4000)
+        env.fixture("same.rom", data)
+        env.fixture("admin.rom", b"admin")
+        env.write_pkgs(f"""packages:
+  p1: {{ description: d, version: "1", files: [r], install: [{{ cp: {{ src: "*.rom", dest: fw }} }}] }}
+  p2: {{ description: d, version: "1", files: [r], install: [{{ cp: {{ src: "*.rom", dest: fw }} }}] }}
+  p3: {{ description: d, version: "1", files: [a], install: [{{ cp: {{ src: "*.rom", dest: . }} }}] }}
+files:
+{file_entry("r", "file://" + env.fixtures + "/same.rom", data)}\
+{file_entry("a", "file://" + env.fixtures + "/admin.rom", b"admin")}""")
+        ok = [env.cli("firmware", "install", "acme", x).returncode for x in ("p1", "p2")]
+        t.ok(ok == [0, 0] and env.root_files() == {"fw/same.rom": data},
+             "two packages may install the same identical file")
+        env.cli("firmware", "uninstall", "acme", "p1")
+        t.ok(env.root_files() == {"fw/same.rom": data},
+             "uninstalling one keeps the file the other still lists")
+        env.cli("firmware", "uninstall", "acme", "p2")
+        t.ok(env.root_files() == {} and not os.path.exists(os.path.join(env.root, "fw")),
+             "uninstalling the last one removes it and its folder")
+        with open(os.path.join(env.root, "admin.rom"), "wb") as f:
+            f.write(b"admin")
+        p = env.cli("firmware", "install", "acme", "p3")
+        env.cli("firmware", "uninstall", "acme", "p3")
+        t.ok(p.returncode == 0 and env.root_files() == {"admin.rom": b"admin"},
+             "an identical file that was there before is never removed", p.stderr)
+    finally:
+        env.cleanup()
+
+
 round_trip()
+shared()
 mismatches()
 resume()
 hostile()
