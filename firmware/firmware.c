@@ -444,6 +444,10 @@ int pp_fw_install(const struct pp_config *cfg, const struct pp_registry *reg, co
 	if (rc) {
 		pp_log(PP_LOG_WARN, "firmware.install_failed", "plugin=%s package=%s", plugin,
 		       pkgname);
+		/* a refused archive or a failing step is bad input, not a missing
+		 * right or a missing package: keep 403/404 for those */
+		if (rc == PP_EACCES || rc == PP_ENOENT || rc == PP_ERR)
+			rc = PP_EINVAL;
 		goto out;
 	}
 	json_object_set_new(rec, "plugin", json_string(plugin));

@@ -52,6 +52,8 @@ def main():
     b_bin = os.urandom(1000) + b"\n" * 100
     tgz = tar_bytes([ti_file("fw/a.rom", a_rom), ti_file("fw/b.bin", b_bin)])
     srv.files["/dl/fw.tar.gz"] = tgz
+    evil = tar_bytes([ti_file("../../../../sentinel/evil.txt", b"x")])
+    env.fixture("evil.tar", evil)
     env.write_pkgs(f"""packages:
   acme-fw:
     description: Acme phone firmware
@@ -60,6 +62,11 @@ def main():
     install:
       - untar: {{ file: tgz }}
       - cp: {{ src: "fw/*", dest: acme/firmware }}
+  evil:
+    description: zip-slip style tar
+    version: "1"
+    files: [evil]
+    install: [{{ untar: {{ file: evil }} }}, {{ cp: {{ src: "*", dest: evil }} }}]
   broken:
     description: wrong hash
     version: "1"
@@ -67,6 +74,7 @@ def main():
     install: [{{ cp: {{ src: "*", dest: bad }} }}]
 files:
 {file_entry("tgz", srv.url("/dl/fw.tar.gz"), tgz)}\
+{file_entry("evil", "file://" + env.fixtures + "/evil.tar", evil)}\
   bad: {{ url: "{srv.url('/dl/fw.tar.gz')}", size: {len(tgz)}, sha256: {"0" * 64} }}
 """)
     d = pphelp.Daemon(plugins_dir=env.plugins, tftp_root=env.root,
@@ -103,9 +111,14 @@ files:
         st, j = api(d, "POST", "/plugins/acme/packages/acme-fw", d.admin_token)
         t.ok(st == 409, "installing again: 409", (st, j))
         st, j = api(d, "POST", "/plugins/acme/packages/broken", d.admin_token)
-        t.ok(400 <= st < 500 and isinstance(j, dict) and "sha256 mismatch" in j.get("error", "")
+        t.ok(st == 422 and isinstance(j, dict) and "sha256 mismatch" in j.get("error", "")
              and not os.path.exists(os.path.join(env.root, "bad")),
              "wrong hash through the API: clear 4xx error, nothing installed", (st, j))
+        st, j = api(d, "POST", "/plugins/acme/packages/evil", d.admin_token)
+        t.ok(st == 422 and "refused" in (j or {}).get("error", "")
+             and sorted(os.listdir(env.sentinel)) == ["secret.txt", "sub"]
+             and not os.path.exists(os.path.join(env.root, "evil")),
+             "hostile archive through the API: 422, nothing written", (st, j))
         st, j = api(d, "POST", "/plugins/acme/packages/nosuch", d.admin_token)
         t.ok(st == 404, "unknown package: 404", (st, j))
         st, j = api(d, "POST", "/plugins/nosuch/packages/acme-fw", d.admin_token)
