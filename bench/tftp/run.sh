@@ -6,7 +6,8 @@
 #
 # Env: TOTAL_SMALL (transfers of the 2 KiB file per run, default 5120), CONC (512),
 #      REPEAT (runs of the small cases, 3), BIG_RUNS (32 MiB runs per case, 7),
-#      PIN_SRV / PIN_CLI (taskset prefixes: servers on CPU 0, load on CPU 1),
+#      PIN_SRV / PIN_CLI (e.g. "taskset -c 0" / "taskset -c 1"; default unpinned:
+#      on a shared 2-core machine pinning made both servers noisier),
 #      KEEP=1 keeps the tmp dir. Servers and cases alternate; the table shows medians.
 # Prints one line per case and server, then a table with the ratios.
 set -eu
@@ -26,8 +27,8 @@ TOTAL_SMALL=${TOTAL_SMALL:-5120}
 CONC=${CONC:-512}
 BIG_RUNS=${BIG_RUNS:-7}
 REPEAT=${REPEAT:-3}
-PIN_SRV=${PIN_SRV:-taskset -c 0}
-PIN_CLI=${PIN_CLI:-taskset -c 1}
+PIN_SRV=${PIN_SRV:-}
+PIN_CLI=${PIN_CLI:-}
 [ "$(nproc)" -ge 2 ] || PIN_SRV= PIN_CLI=
 
 tmp=$(mktemp -d /tmp/pp-tftp-bench.XXXXXX)
@@ -76,10 +77,13 @@ sleep 0.2
 
 # RSS / CPU monitor of phoneprovd: max VmRSS sampled every 20 ms
 monitor() {
-	max=0
+	max=0 amax=0
 	while kill -0 "$pp_pid" 2>/dev/null; do
-		r=$(awk '/^VmRSS/ {print $2}' "/proc/$pp_pid/status" 2>/dev/null || echo 0)
-		[ "${r:-0}" -gt "$max" ] && max=$r && echo "$max" >"$tmp/rss.max"
+		set -- $(awk '/^VmRSS/ {r=$2} /^RssAnon/ {a=$2} END {print r+0, a+0}' \
+			"/proc/$pp_pid/status" 2>/dev/null || echo 0 0)
+		[ "$1" -gt "$max" ] && max=$1
+		[ "$2" -gt "$amax" ] && amax=$2
+		echo "$max $amax" >"$tmp/rss.max"
 		sleep 0.02
 	done
 }
@@ -102,6 +106,8 @@ echo "# small: 2 KiB x $TOTAL_SMALL transfers, $CONC concurrent;  big: 32 MiB x 
 "$tmp/tftpload" -p "$pp_port" -f big.bin -n 1 -t 1 -b 1468 >/dev/null
 "$tmp/tftpload" -p "$hpa_port" -f big.bin -n 1 -t 1 -b 1468 >/dev/null
 
+base=$(awk '/^VmRSS/ {r=$2} /^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {print r, a, f}' \
+	"/proc/$pp_pid/status")
 monitor &
 mon_pid=$!
 t0=$(date +%s.%N); c0=$(cpu_ticks)
@@ -129,16 +135,18 @@ for r in $(seq 1 "$BIG_RUNS"); do
 	done
 done
 
-rss_max=$(cat "$tmp/rss.max" 2>/dev/null || echo 0)
+rss_max=$(cat "$tmp/rss.max" 2>/dev/null || echo 0 0)
 hz=$(getconf CLK_TCK)
 cpu=$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
 	'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
 fails=$(grep -c "level=warn event=tftp.done" "$tmp/pp.log" || true)
 
 echo
-/usr/bin/python3 - "$results" "$rss_max" "$hwm" "$cpu" "$fails" <<'EOF'
+/usr/bin/python3 - "$results" "$rss_max" "$hwm" "$cpu" "$fails" "$base" <<'EOF'
 import sys
-res, rss, hwm, cpu, fails = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+res, hwm, cpu, fails = sys.argv[1], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+rss, anon = (int(x) for x in sys.argv[2].split())
+b_rss, b_anon, b_file = (int(x) for x in sys.argv[6].split())
 import statistics
 rows = {}
 for line in open(res):
@@ -166,8 +174,11 @@ for case, s in rows.items():
     if b[0] and b[1] and a[2]:
         print(f"{'':<11} {'ratio':<11} {'':>4} {a[0]/b[0]:>8.2f}x {a[1]/b[1]:>7.2f}x "
               f"{b[2]/a[2]:>7.2f}x  (p99: hpa/pp)")
-print(f"phoneprovd RSS with {sys.argv[0] and ''}512 in flight: max VmRSS {rss/1024:.1f} MiB, "
-      f"VmHWM {hwm/1024:.1f} MiB (goal < 10 MiB)")
+print(f"phoneprovd idle before the run: VmRSS {b_rss/1024:.1f} MiB "
+      f"(RssAnon {b_anon/1024:.1f} MiB, RssFile {b_file/1024:.1f} MiB = shared libraries)")
+print(f"phoneprovd with {sys.argv[0] and ''}512 transfers in flight: max VmRSS {rss/1024:.1f} MiB, "
+      f"VmHWM {hwm/1024:.1f} MiB, max RssAnon {anon/1024:.1f} MiB (goal < 10 MiB); "
+      f"growth over idle {(rss - b_rss)/1024:.1f} MiB")
 print(f"phoneprovd CPU during the small case: {cpu}% of one core; "
       f"transfers logged as failed: {fails}")
 EOF
