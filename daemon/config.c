@@ -425,7 +425,7 @@ static int load_security(struct ctx *x, const struct pp_ynode *root, struct pp_c
 
 static bool valid_plugin_name(const char *s)
 {
-	if (!*s || strlen(s) > 64)
+	if (!*s || strlen(s) > 64 || *s == '.')
 		return false;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||

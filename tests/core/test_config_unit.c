@@ -183,6 +183,8 @@ static void test_errors(void **state)
 	expect_error("plugins:\n  settings: { \"a b\": {} }\n",
 		     "t.yml:2:15: plugins.settings: 'a b' is not a valid plugin name");
 	expect_error("plugins:\n  other: 1\n", "t.yml:2:3: unknown key 'other' in plugins");
+	expect_error("plugins:\n  enabled: [..]\n",
+		     "t.yml:2:13: plugins.enabled: '..' is not a valid plugin name");
 	expect_error("log_level: [info]\n", "t.yml:1:12: log_level must be a string, not a list");
 	expect_error("--- a\n--- b\n", "t.yml:2:1: only one YAML document per file is allowed");
 }

@@ -10,6 +10,7 @@ socket the test owns), and talk to it with real clients.
 """
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -24,11 +25,33 @@ SRC = os.environ.get("PP_SRC", os.getcwd())
 BUILD = os.environ.get("PP_BUILD", os.path.join(SRC, "build"))
 
 
+def _port_range():
+    """Ports below the kernel's ephemeral range: a client socket elsewhere on
+    the machine can never be handed one of them between free_port() and the
+    daemon's bind()."""
+    lo = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    if lo > 12000:
+        return 10000, lo - 1
+    return None
+
+
 def free_port(kind=socket.SOCK_STREAM):
-    """A port free for both TCP and UDP on 127.0.0.1."""
-    for _ in range(100):
+    """A port free for both TCP and UDP on 127.0.0.1 (outside the ephemeral
+    range when possible, so that concurrent tests' clients cannot take it)."""
+    rng = _port_range()
+    rnd = random.Random()
+    for _ in range(200):
         s = socket.socket(socket.AF_INET, kind)
-        s.bind(("127.0.0.1", 0))
+        try:
+            s.bind(("127.0.0.1", rnd.randint(*rng) if rng else 0))
+        except OSError:
+            s.close()
+            continue
         port = s.getsockname()[1]
         s.close()
         other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
@@ -41,6 +64,33 @@ def free_port(kind=socket.SOCK_STREAM):
         finally:
             o.close()
     raise RuntimeError("no free port")
+
+
+def _ports_held_by_self():
+    """Local ports of the sockets this process has open (from /proc)."""
+    inodes = set()
+    try:
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                link = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    except OSError:
+        return set()
+    ports = set()
+    for table in ("tcp", "udp", "tcp6", "udp6"):
+        try:
+            with open(f"/proc/self/net/{table}") as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if len(cols) > 9 and cols[9] in inodes:
+                        ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+        except (OSError, StopIteration, ValueError):
+            continue
+    return ports
 
 
 def yaml_scalar(v):
@@ -123,6 +173,33 @@ class Daemon:
         self.proc = None
         self.log_path = os.path.join(self.tmp, "phoneprovd.log")
 
+    # -- port collisions -------------------------------------------------
+    _retries = 0
+
+    def _auto_ports(self):
+        """Sections whose listen address is still the one picked here."""
+        out = []
+        for sec, attr in (("tftp", "tftp_port"), ("http", "http_port"), ("api", "api_port")):
+            if self.cfg.get(sec, {}).get("listen") == f"127.0.0.1:{getattr(self, attr)}":
+                out.append((sec, attr))
+        return out
+
+    def _collision(self, log):
+        """True when the daemon lost one of our auto-picked ports to ANOTHER
+        process (a test that occupies the port on purpose is not retried)."""
+        if "Address already in use" not in log:
+            return False
+        ports = {getattr(self, attr) for _, attr in self._auto_ports()}
+        return bool(ports) and not (_ports_held_by_self() & ports)
+
+    def _new_ports(self):
+        for sec, attr in self._auto_ports():
+            port = free_port(socket.SOCK_DGRAM if sec == "tftp" else socket.SOCK_STREAM)
+            setattr(self, attr, port)
+            self.cfg[sec]["listen"] = f"127.0.0.1:{port}"
+        with open(self.config_path, "w") as f:
+            f.write(to_yaml(self.cfg))
+
     # -- lifecycle -------------------------------------------------------
     def start(self):
         sock_path = os.path.join(self.tmp, "notify.sock")
@@ -148,8 +225,16 @@ class Daemon:
             except socket.timeout:
                 pass
             if self.proc.poll() is not None:
+                log = self.read_log()
+                if self._retries < 3 and self._collision(log):
+                    # another process took a port between free_port() and bind: new ports
+                    self._retries += 1
+                    self.log.close()
+                    self.notify.close()
+                    self._new_ports()
+                    return self.start()
                 raise RuntimeError(f"phoneprovd exited {self.proc.returncode} before READY:\n"
-                                   + self.read_log())
+                                   + log)
         self.proc.kill()
         raise RuntimeError("phoneprovd not READY in time:\n" + self.read_log())
 
