@@ -83,7 +83,7 @@ int pp_fw_hash_fd(int fd, char sha256[65], char sha1[41], uint64_t *size,
 
 /* Check a complete file against the declared size and hashes. */
 static int verify(int fd, const struct pp_fw_file *f, pp_fw_progress_fn progress, void *arg,
-		  struct pp_err *err)
+		  char sum[PP_FW_SUM_MAX], struct pp_err *err)
 {
 	char h256[65], h1[41], what[300];
 	uint64_t size;
@@ -110,6 +110,10 @@ static int verify(int fd, const struct pp_fw_file *f, pp_fw_progress_fn progress
 		pp_err_set(err, "%s: sha1 mismatch: expected %s, got %s", f->name, f->sha1, h1);
 		return PP_EINVAL;
 	}
+	if (f->sha256[0])
+		snprintf(sum, PP_FW_SUM_MAX, "sha256:%s", h256);
+	else
+		snprintf(sum, PP_FW_SUM_MAX, "sha1:%s", h1);
 	return PP_OK;
 }
 
@@ -216,7 +220,7 @@ static void backoff(int attempt)
 }
 
 int pp_fw_fetch(const char *cache_dir, const struct pp_fw_file *f, pp_fw_progress_fn progress,
-		void *arg, char *path, size_t pathsz, struct pp_err *err)
+		void *arg, char *path, size_t pathsz, char sum[PP_FW_SUM_MAX], struct pp_err *err)
 {
 	char part[4200], errbuf[CURL_ERROR_SIZE], what[300];
 	const char *key = pp_fw_file_key(f);
@@ -231,7 +235,7 @@ int pp_fw_fetch(const char *cache_dir, const struct pp_fw_file *f, pp_fw_progres
 	/* a complete download from an earlier run */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0) {
-		rc = verify(fd, f, progress, arg, err);
+		rc = verify(fd, f, progress, arg, sum, err);
 		close(fd);
 		if (rc == PP_OK)
 			return PP_OK;
@@ -307,7 +311,7 @@ int pp_fw_fetch(const char *cache_dir, const struct pp_fw_file *f, pp_fw_progres
 		rc = PP_EIO;
 		goto fail_keep;
 	}
-	rc = verify(fd, f, progress, arg, err);
+	rc = verify(fd, f, progress, arg, sum, err);
 	if (rc) {
 		char msg[sizeof(err->msg)];
 

@@ -268,7 +268,7 @@ static bool listed_in(json_t *records, const char *rel)
 /* Check one recorded file: "ok", "missing", "size", "hash", "not a file". */
 static const char *check_file(int rootfd, const char *rel, json_t *f)
 {
-	char norm[PP_PATH_MAX], dir[PP_PATH_MAX], h[65];
+	char norm[PP_PATH_MAX], dir[PP_PATH_MAX], h[65], h1[41];
 	const char *why, *leaf, *s;
 	struct pp_err e;
 	struct stat st;
@@ -295,13 +295,18 @@ static const char *check_file(int rootfd, const char *rel, json_t *f)
 		close(fd);
 		return "size";
 	}
-	if (pp_fw_hash_fd(fd, h, NULL, &size, NULL, NULL, NULL)) {
+	/* the record keeps the hash the download was checked with */
+	s = json_string_value(json_object_get(f, "sha256"));
+	bool use256 = s != NULL;
+
+	if (!s)
+		s = json_string_value(json_object_get(f, "sha1"));
+	if (pp_fw_hash_fd(fd, use256 ? h : NULL, use256 ? NULL : h1, &size, NULL, NULL, NULL)) {
 		close(fd);
 		return "unreadable";
 	}
 	close(fd);
-	s = json_string_value(json_object_get(f, "sha256"));
-	return s && !strcmp(s, h) ? "ok" : "hash";
+	return s && !strcmp(s, use256 ? h : h1) ? "ok" : "hash";
 }
 
 /* Remove what a record installed (owned files nobody else lists, unmodified),
@@ -391,7 +396,7 @@ static size_t remove_installed(const struct pp_config *cfg, json_t *rec, json_t 
 int pp_fw_install(const struct pp_config *cfg, const struct pp_registry *reg, const char *plugin,
 		  const char *pkgname, pp_fw_progress_fn progress, void *arg, struct pp_err *err)
 {
-	char dir[4200], cache[4200], rpath[4200], **paths = NULL;
+	char dir[4200], cache[4200], rpath[4200], **paths = NULL, **sums = NULL;
 	const struct pp_fw_pkg *pkg;
 	struct pp_pkgs *p = NULL;
 	json_t *owners = NULL, *rec = NULL;
@@ -421,17 +426,20 @@ int pp_fw_install(const struct pp_config *cfg, const struct pp_registry *reg, co
 	}
 	snprintf(cache, sizeof(cache), "%s/cache", cfg->data_dir);
 	paths = calloc(pkg->n_files ? pkg->n_files : 1, sizeof(*paths));
-	if (!paths) {
+	sums = calloc(pkg->n_files ? pkg->n_files : 1, sizeof(*sums));
+	if (!paths || !sums) {
 		rc = PP_ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < pkg->n_files; i++) {
 		paths[i] = malloc(4300);
-		if (!paths[i]) {
+		sums[i] = malloc(PP_FW_SUM_MAX);
+		if (!paths[i] || !sums[i]) {
 			rc = PP_ENOMEM;
 			goto out;
 		}
-		rc = pp_fw_fetch(cache, pkg->files[i], progress, arg, paths[i], 4300, err);
+		rc = pp_fw_fetch(cache, pkg->files[i], progress, arg, paths[i], 4300, sums[i],
+				 err);
 		if (rc) {
 			pp_log(PP_LOG_WARN, "firmware.fetch_failed", "plugin=%s package=%s file=%s",
 			       plugin, pkgname, pkg->files[i]->id);
@@ -439,7 +447,7 @@ int pp_fw_install(const struct pp_config *cfg, const struct pp_registry *reg, co
 		}
 	}
 	owners = all_records(cfg, NULL, NULL);
-	rc = pp_fw_run_install(cache, cfg->tftp.root, pkg, paths, owners, progress, arg, &rec,
+	rc = pp_fw_run_install(cache, cfg->tftp.root, pkg, paths, sums, owners, progress, arg, &rec,
 			       err);
 	if (rc) {
 		pp_log(PP_LOG_WARN, "firmware.install_failed", "plugin=%s package=%s", plugin,
@@ -466,10 +474,14 @@ int pp_fw_install(const struct pp_config *cfg, const struct pp_registry *reg, co
 	pp_log(PP_LOG_INFO, "firmware.installed", "plugin=%s package=%s version=%s files=%zu",
 	       plugin, pkgname, pkg->version, json_array_size(json_object_get(rec, "files")));
 out:
-	if (paths)
-		for (size_t i = 0; i < pkg->n_files; i++)
+	for (size_t i = 0; pkg && i < pkg->n_files; i++) {
+		if (paths)
 			free(paths[i]);
+		if (sums)
+			free(sums[i]);
+	}
 	free(paths);
+	free(sums);
 	json_decref(owners);
 	json_decref(rec);
 	unlock_fw(lockfd);

@@ -12,12 +12,14 @@
 #define PP_FW_MAX_ENTRY (2ULL << 30)   /* bytes per archive entry / file */
 #define PP_FW_MAX_TOTAL (6ULL << 30)   /* bytes written in the scratch folder */
 #define PP_FW_MAX_ENTRIES 100000       /* entries per archive */
+#define PP_FW_SUM_MAX 72               /* "sha256:" + 64 hex + NUL */
 
 /* Download f into cache_dir (resuming a .part left by an interruption),
- * verify size and hash; on success path holds the verified file. A size or
+ * verify size and hash; on success path holds the verified file and sum its
+ * checked hash as "sha256:HEX" (or "sha1:HEX" when only a SHA-1 is given). A size or
  * hash mismatch deletes the download. */
 int pp_fw_fetch(const char *cache_dir, const struct pp_fw_file *f, pp_fw_progress_fn progress,
-		void *arg, char *path, size_t pathsz, struct pp_err *err);
+		void *arg, char *path, size_t pathsz, char sum[PP_FW_SUM_MAX], struct pp_err *err);
 
 /* Hash a file: sha256 and/or sha1 hex (NULL to skip); *size its length. */
 int pp_fw_hash_fd(int fd, char sha256[65], char sha1[41], uint64_t *size,
@@ -28,13 +30,13 @@ int pp_fw_mkdirs(const char *path, struct pp_err *err);
 /* rm -rf without following symlinks. */
 void pp_fw_rmtree(const char *path);
 
-/* Run pkg's install steps over the downloaded files (paths[i] for
- * pkg->files[i]) in a scratch folder under cache_dir, then move the result
- * into root. *record receives {files:[{path,size,sha256,owned}], dirs:[...]}.
+/* Run pkg's install steps over the downloaded files (paths[i], with their
+ * verified sums[i] "algo:hex", for pkg->files[i]) in a scratch folder under cache_dir, then move the result
+ * into root. *record receives {files:[{path,size,sha256|sha1,owned}], dirs:[...]}.
  * owners: the other install records (objects with "files"), to tell shared
  * files from foreign ones. */
 int pp_fw_run_install(const char *cache_dir, const char *root, const struct pp_fw_pkg *pkg,
-		      char *const *paths, json_t *owners, pp_fw_progress_fn progress, void *arg,
+		      char *const *paths, char *const *sums, json_t *owners, pp_fw_progress_fn progress, void *arg,
 		      json_t **record, struct pp_err *err);
 
 /* Walk dir components of rel beneath base with O_NOFOLLOW (a symlink or a

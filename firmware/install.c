@@ -26,10 +26,20 @@
 #include "../daemon/safepath.h"
 #include "sha.h"
 
+/* Inodes whose SHA-256 is already known (the verified downloads): output
+ * files hard-linked from them need no second hashing pass. */
+struct known {
+	dev_t dev;
+	ino_t ino;
+	char sum[PP_FW_SUM_MAX]; /* "sha256:hex" or "sha1:hex" */
+};
+
 struct job {
 	char work[4200], out[4200];
 	int workfd, outfd;
 	uint64_t written;
+	struct known *known;
+	size_t n_known;
 	struct pp_err *err;
 };
 
@@ -215,6 +225,50 @@ static int copy_fd(struct job *j, int src, int dirfd, const char *leaf, const ch
 			close(dst);
 			return PP_EIO;
 		}
+	}
+	close(dst);
+	return PP_OK;
+}
+
+/* Copy a whole file for staging: copy_file_range (in-kernel, may reflink),
+ * read/write when the filesystems do not allow it. */
+static int stage_copy(int src, int dirfd, const char *leaf, uint64_t size, struct pp_err *err)
+{
+	uint64_t done = 0;
+	int dst = openat(dirfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (dst < 0) {
+		pp_err_set(err, "staging: %s", strerror(errno));
+		return PP_EIO;
+	}
+	while (done < size) {
+		ssize_t n = copy_file_range(src, NULL, dst, NULL, (size_t)(size - done), 0);
+
+		if (n > 0) {
+			done += (uint64_t)n;
+			continue;
+		}
+		if (n == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		/* EXDEV, EINVAL, ENOSYS, EOPNOTSUPP: plain copy from where we are */
+		char buf[1 << 16];
+		ssize_t r;
+
+		if (lseek(src, (off_t)done, SEEK_SET) < 0 || lseek(dst, (off_t)done, SEEK_SET) < 0)
+			break;
+		while ((r = read(src, buf, sizeof(buf))) > 0) {
+			if (write_all(dst, buf, (size_t)r))
+				break;
+			done += (uint64_t)r;
+		}
+		break;
+	}
+	if (done != size || fsync(dst) != 0) {
+		pp_err_set(err, "staging: short copy or sync failure: %s", strerror(errno));
+		close(dst);
+		return PP_EIO;
 	}
 	close(dst);
 	return PP_OK;
@@ -481,6 +535,16 @@ static int copy_any(struct job *j, const char *rel, int dstdir, const char *leaf
 		pp_err_set(j->err, "cp: '%s' is not a file", rel);
 		return PP_EACCES;
 	}
+	if (S_ISREG(st.st_mode)) {
+		/* same scratch folder: a hard link is a copy that costs nothing (no
+		 * file in the work folder is ever written again) */
+		struct stat dst;
+
+		if (fstatat(dstdir, leaf, &dst, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(dst.st_mode))
+			unlinkat(dstdir, leaf, 0);
+		if (linkat(j->workfd, rel, dstdir, leaf, 0) == 0)
+			return PP_OK;
+	}
 	/* regular files and symlinks: opened beneath the work folder only */
 	rc = pp_open_beneath(j->workfd, rel, &fd, &st, &why);
 	if (rc != 0) {
@@ -646,7 +710,7 @@ static int run_step(struct job *j, const struct pp_fw_pkg *pkg, const struct pp_
 struct outfile {
 	char rel[PP_PATH_MAX];
 	uint64_t size;
-	char sha256[65];
+	char sum[PP_FW_SUM_MAX]; /* "sha256:hex" or "sha1:hex" */
 	bool owned;   /* ours to remove at uninstall */
 	bool present; /* identical file already in the root: nothing to move */
 };
@@ -718,11 +782,23 @@ static int collect(struct job *j, int dirfd, const char *prefix, struct outlist 
 			l->cap = nc;
 		}
 		struct outfile *o = &l->v[l->n++];
-		int fd = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		bool known = false;
 
 		memset(o, 0, sizeof(*o));
 		snprintf(o->rel, sizeof(o->rel), "%s", rel);
-		if (fd < 0 || pp_fw_hash_fd(fd, o->sha256, NULL, &o->size, NULL, NULL, NULL)) {
+		for (size_t k = 0; k < j->n_known; k++)
+			if (j->known[k].dev == st.st_dev && j->known[k].ino == st.st_ino) {
+				memcpy(o->sum, j->known[k].sum, sizeof(o->sum));
+				o->size = (uint64_t)st.st_size;
+				known = true;
+			}
+		if (known)
+			continue;
+		int fd = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+		char h[65];
+
+		if (fd < 0 || pp_fw_hash_fd(fd, h, NULL, &o->size, NULL, NULL, NULL)) {
 			if (fd >= 0)
 				close(fd);
 			pp_err_set(j->err, "cannot read output '%s'", rel);
@@ -730,6 +806,7 @@ static int collect(struct job *j, int dirfd, const char *prefix, struct outlist 
 			break;
 		}
 		close(fd);
+		snprintf(o->sum, sizeof(o->sum), "sha256:%s", h);
 	}
 	closedir(d);
 	return rc;
@@ -782,14 +859,16 @@ static int check_target(struct job *j, int rootfd, struct outfile *o, json_t *ow
 	}
 	fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	close(dfd);
-	if (fd < 0 || pp_fw_hash_fd(fd, h, NULL, &size, NULL, NULL, NULL)) {
+	bool is1 = !strncmp(o->sum, "sha1:", 5);
+
+	if (fd < 0 || pp_fw_hash_fd(fd, is1 ? NULL : h, is1 ? h : NULL, &size, NULL, NULL, NULL)) {
 		if (fd >= 0)
 			close(fd);
 		pp_err_set(j->err, "cannot read '%s' in the root", o->rel);
 		return PP_EIO;
 	}
 	close(fd);
-	if (size != o->size || strcmp(h, o->sha256)) {
+	if (size != o->size || strcmp(h, strchr(o->sum, ':') + 1)) {
 		pp_err_set(j->err, "'%s' already exists in the root with other content%s: not "
 			   "replaced, nothing installed", o->rel,
 			   owned_elsewhere(owners, o->rel) ? " (installed by another package)" :
@@ -819,7 +898,6 @@ static int commit(struct job *j, const char *root, struct outlist *l, json_t *ow
 	for (size_t i = 0; i < l->n; i++)
 		if ((rc = check_target(j, rootfd, &l->v[i], owners)))
 			goto out;
-	j->written = 0; /* the limits are about unpacking, not staging */
 	/* stage every new file on the root's filesystem first */
 	snprintf(stage, sizeof(stage), "%s/.phoneprov-staging-XXXXXX", root);
 	if (!mkdtemp(stage)) {
@@ -830,7 +908,7 @@ static int commit(struct job *j, const char *root, struct outlist *l, json_t *ow
 	sfd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (size_t i = 0; sfd >= 0 && i < l->n; i++) {
 		char name[32];
-		int src, dst;
+		int src;
 
 		if (l->v[i].present)
 			continue;
@@ -840,17 +918,8 @@ static int commit(struct job *j, const char *root, struct outlist *l, json_t *ow
 			rc = PP_EIO;
 			break;
 		}
-		rc = copy_fd(j, src, sfd, name, l->v[i].rel);
+		rc = stage_copy(src, sfd, name, l->v[i].size, j->err);
 		close(src);
-		if (rc)
-			break;
-		dst = openat(sfd, name, O_RDONLY | O_CLOEXEC);
-		if (dst < 0 || fsync(dst) != 0) {
-			pp_err_set(j->err, "%s: cannot sync staged file", l->v[i].rel);
-			rc = PP_EIO;
-		}
-		if (dst >= 0)
-			close(dst);
 		if (rc)
 			break;
 	}
@@ -892,12 +961,16 @@ static int commit(struct job *j, const char *root, struct outlist *l, json_t *ow
 		for (size_t i = json_array_size(dirs); i-- > 0;)
 			unlinkat(rootfd, json_string_value(json_array_get(dirs, i)), AT_REMOVEDIR);
 	} else {
-		for (size_t i = 0; i < l->n; i++)
+		for (size_t i = 0; i < l->n; i++) {
+			char algo[8];
+			const char *colon = strchr(l->v[i].sum, ':');
+
+			snprintf(algo, sizeof(algo), "%.*s", (int)(colon - l->v[i].sum), l->v[i].sum);
 			json_array_append_new(files, json_pack("{s:s, s:I, s:s, s:b}", "path",
 							       l->v[i].rel, "size",
-							       (json_int_t)l->v[i].size, "sha256",
-							       l->v[i].sha256, "owned",
-							       l->v[i].owned));
+							       (json_int_t)l->v[i].size, algo,
+							       colon + 1, "owned", l->v[i].owned));
+		}
 		json_object_set(record, "files", files);
 		json_object_set(record, "dirs", dirs);
 	}
@@ -920,7 +993,7 @@ static const char *step_name(enum pp_fw_step_kind k)
 }
 
 int pp_fw_run_install(const char *cache_dir, const char *root, const struct pp_fw_pkg *pkg,
-		      char *const *paths, json_t *owners, pp_fw_progress_fn progress, void *arg,
+		      char *const *paths, char *const *sums, json_t *owners, pp_fw_progress_fn progress, void *arg,
 		      json_t **record, struct pp_err *err)
 {
 	char scratch[4200];
@@ -947,23 +1020,35 @@ int pp_fw_run_install(const char *cache_dir, const char *root, const struct pp_f
 		goto out;
 	}
 	/* the downloads appear in the work folder under their names */
+	j.known = calloc(pkg->n_files ? pkg->n_files : 1, sizeof(*j.known));
+	if (!j.known) {
+		rc = PP_ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < pkg->n_files; i++) {
 		const char *name = pkg->files[i]->name;
+		struct stat st;
 
-		if (linkat(AT_FDCWD, paths[i], j.workfd, name, 0) == 0)
-			continue;
-		int src = open(paths[i], O_RDONLY | O_CLOEXEC);
+		if (linkat(AT_FDCWD, paths[i], j.workfd, name, 0) != 0) {
+			int src = open(paths[i], O_RDONLY | O_CLOEXEC);
 
-		if (src < 0) {
-			pp_err_set(err, "%s: %s", paths[i], strerror(errno));
-			rc = PP_EIO;
-			goto out;
+			if (src < 0) {
+				pp_err_set(err, "%s: %s", paths[i], strerror(errno));
+				rc = PP_EIO;
+				goto out;
+			}
+			unlinkat(j.workfd, name, 0);
+			rc = copy_fd(&j, src, j.workfd, name, name);
+			close(src);
+			if (rc)
+				goto out;
 		}
-		unlinkat(j.workfd, name, 0);
-		rc = copy_fd(&j, src, j.workfd, name, name);
-		close(src);
-		if (rc)
-			goto out;
+		if (fstatat(j.workfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && sums && sums[i]) {
+			j.known[j.n_known].dev = st.st_dev;
+			j.known[j.n_known].ino = st.st_ino;
+			snprintf(j.known[j.n_known].sum, PP_FW_SUM_MAX, "%s", sums[i]);
+			j.n_known++;
+		}
 	}
 	for (size_t i = 0; i < pkg->n_steps; i++) {
 		const struct pp_fw_step *s = &pkg->steps[i];
@@ -1006,6 +1091,7 @@ out:
 	if (j.outfd >= 0)
 		close(j.outfd);
 	free(l.v);
+	free(j.known);
 	pp_fw_rmtree(scratch);
 	return rc;
 }

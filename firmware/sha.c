@@ -142,32 +142,56 @@ void pp_sha256_final(struct pp_sha256 *c, uint8_t out[32])
 
 /* ---- SHA-1 (FIPS 180-4 §6.1) -------------------------------------------- */
 
+/* Rounds with rotating variable names (no moves between rounds) and the
+ * message schedule kept in a 16-word ring. */
+#define SHA1_W(i)                                                                          \
+	(w[(i) & 15] = rotl(w[((i) + 13) & 15] ^ w[((i) + 8) & 15] ^ w[((i) + 2) & 15] ^      \
+				    w[(i) & 15],                                           \
+			    1))
+#define SHA1_F1(b, c, d) (d ^ (b & (c ^ d)))
+#define SHA1_F2(b, c, d) (b ^ c ^ d)
+#define SHA1_F3(b, c, d) ((b & c) | (d & (b | c)))
+#define SHA1_R(a, b, c, d, e, f, k, x)                                                     \
+	do {                                                                               \
+		e += rotl(a, 5) + f(b, c, d) + (k) + (x);                                  \
+		b = rotl(b, 30);                                                           \
+	} while (0)
+#define SHA1_5(i, f, k, X)                                                                 \
+	do {                                                                               \
+		SHA1_R(a, b, c, d, e, f, k, X(i));                                         \
+		SHA1_R(e, a, b, c, d, f, k, X((i) + 1));                                   \
+		SHA1_R(d, e, a, b, c, f, k, X((i) + 2));                                   \
+		SHA1_R(c, d, e, a, b, f, k, X((i) + 3));                                   \
+		SHA1_R(b, c, d, e, a, f, k, X((i) + 4));                                   \
+	} while (0)
+#define SHA1_W0(i) w[i]
+
 static void sha1_fn(uint32_t *h, const uint8_t *p)
 {
-	uint32_t w[80], a, b, c, d, e, f, k, t;
-	int i;
+	uint32_t w[16], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
 
-	for (i = 0; i < 16; i++)
+	for (int i = 0; i < 16; i++)
 		w[i] = be32(p + 4 * i);
-	for (; i < 80; i++)
-		w[i] = rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-	a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-	for (i = 0; i < 80; i++) {
-		if (i < 20)
-			f = (b & c) | (~b & d), k = 0x5a827999;
-		else if (i < 40)
-			f = b ^ c ^ d, k = 0x6ed9eba1;
-		else if (i < 60)
-			f = (b & c) | (b & d) | (c & d), k = 0x8f1bbcdc;
-		else
-			f = b ^ c ^ d, k = 0xca62c1d6;
-		t = rotl(a, 5) + f + e + k + w[i];
-		e = d;
-		d = c;
-		c = rotl(b, 30);
-		b = a;
-		a = t;
-	}
+	SHA1_5(0, SHA1_F1, 0x5a827999, SHA1_W0);
+	SHA1_5(5, SHA1_F1, 0x5a827999, SHA1_W0);
+	SHA1_5(10, SHA1_F1, 0x5a827999, SHA1_W0);
+	SHA1_R(a, b, c, d, e, SHA1_F1, 0x5a827999, w[15]);
+	SHA1_R(e, a, b, c, d, SHA1_F1, 0x5a827999, SHA1_W(16));
+	SHA1_R(d, e, a, b, c, SHA1_F1, 0x5a827999, SHA1_W(17));
+	SHA1_R(c, d, e, a, b, SHA1_F1, 0x5a827999, SHA1_W(18));
+	SHA1_R(b, c, d, e, a, SHA1_F1, 0x5a827999, SHA1_W(19));
+	SHA1_5(20, SHA1_F2, 0x6ed9eba1, SHA1_W);
+	SHA1_5(25, SHA1_F2, 0x6ed9eba1, SHA1_W);
+	SHA1_5(30, SHA1_F2, 0x6ed9eba1, SHA1_W);
+	SHA1_5(35, SHA1_F2, 0x6ed9eba1, SHA1_W);
+	SHA1_5(40, SHA1_F3, 0x8f1bbcdc, SHA1_W);
+	SHA1_5(45, SHA1_F3, 0x8f1bbcdc, SHA1_W);
+	SHA1_5(50, SHA1_F3, 0x8f1bbcdc, SHA1_W);
+	SHA1_5(55, SHA1_F3, 0x8f1bbcdc, SHA1_W);
+	SHA1_5(60, SHA1_F2, 0xca62c1d6, SHA1_W);
+	SHA1_5(65, SHA1_F2, 0xca62c1d6, SHA1_W);
+	SHA1_5(70, SHA1_F2, 0xca62c1d6, SHA1_W);
+	SHA1_5(75, SHA1_F2, 0xca62c1d6, SHA1_W);
 	h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
 }
 
