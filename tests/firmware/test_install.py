@@ -55,7 +55,8 @@ def round_trip():
         d_cfg = os.urandom(3333)
         tgz = tar_bytes([ti_dir("fw"), ti_file("fw/a.rom", a_rom), ti_file("./fw/b.bin", b_bin)])
         tbz = tar_bytes([ti_file("lang/fr/c.lang", c_txt)], mode="w:bz2")
-        txz = tar_bytes([ti_file("x/d.cfg", d_cfg), ti_link("x/d-link.cfg", "d.cfg")], mode="w:xz")
+        txz = tar_bytes([ti_file("x/d.cfg", d_cfg), ti_link("x/d-link.cfg", "d.cfg"),
+                         ti_link("x/d-hard.cfg", "x/d.cfg", hard=True)], mode="w:xz")
         zp = zip_bytes([("pack/GUI/e.lang", b"zip entry"), ("pack/readme.txt", b"hi")])
         plain = os.urandom(12345)
         env.fixture("fw.tar.gz", tgz)
@@ -96,7 +97,7 @@ files:
              and lst[0]["files"][1]["sha1"] == pphelp_sha1(tbz),
              "list --json shows the package, not installed", p.stdout + p.stderr)
         p = env.cli("firmware", "install", "acme", "acme-fw")
-        t.ok(p.returncode == 0, "install (file:// and http://; tar.gz, tar.bz2, tar.xz, zip)",
+        t.ok(p.returncode == 0, "install (file:// and http://; tar.gz, tar.bz2, tar.xz, zip; inner symlink and hard link)",
              p.stderr)
         want = {
             "site.cfg": b"mine\n",
@@ -105,6 +106,7 @@ files:
             "acme/lang/fr/c.lang": c_txt,
             "acme/cfg/renamed.cfg": d_cfg,
             "acme/cfg/d-link.cfg": d_cfg,
+            "acme/cfg/d-hard.cfg": d_cfg,
             "acme/lang/gui/e.lang": b"zip entry",
             "T46S-66.86.0.15.rom": plain,
         }
@@ -133,7 +135,7 @@ files:
              "list shows it installed", p.stdout + p.stderr)
         p = env.cli("--json", "firmware", "verify")
         v = json.loads(p.stdout) if p.stdout.strip() else {}
-        t.ok(p.returncode == 0 and v.get("ok") is True and len(v["packages"][0]["files"]) == 7,
+        t.ok(p.returncode == 0 and v.get("ok") is True and len(v["packages"][0]["files"]) == 8,
              "verify --json: all ok", p.stdout + p.stderr)
         p = env.cli("firmware", "install", "acme", "acme-fw")
         t.ok(p.returncode == 1 and "already installed" in p.stderr,
