@@ -244,7 +244,7 @@ static int parse_options(const uint8_t *p, size_t n, int main_area, struct opt_s
 	return PP_OK;
 }
 
-int pp_dhcp_parse(const uint8_t *p, size_t len, struct pp_dhcp_facts *out)
+static int parse_bootp(const uint8_t *p, size_t len, struct pp_dhcp_facts *out)
 {
 	struct opt_state st = { 0, 0 };
 	uint8_t op, htype, hlen;
@@ -291,6 +291,15 @@ int pp_dhcp_parse(const uint8_t *p, size_t len, struct pp_dhcp_facts *out)
 		fmt_ip4(p + 12, out->ip);
 	}
 	return PP_OK;
+}
+
+int pp_dhcp_parse(const uint8_t *p, size_t len, struct pp_dhcp_facts *out)
+{
+	int rc = parse_bootp(p, len, out);
+
+	if (rc != PP_OK)
+		memset(out, 0, sizeof(*out)); /* nothing half-parsed leaks out */
+	return rc;
 }
 
 void pp_dhcp_fmt_mac(const uint8_t m[6], char out[18])
