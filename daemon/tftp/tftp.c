@@ -678,6 +678,24 @@ static int na_tsize(struct pp_tftp *s, struct xfer *x, uint64_t *out)
 	return 0;
 }
 
+/* A client that did not hear from us in time sends its RRQ again, from the
+ * same port. While the transfer it started has made no progress, the copy is
+ * dropped (our own timer resends) instead of starting a second transfer that
+ * the client would answer with error 5. A scan of the live transfers: a few
+ * hundred compares, only per request. */
+static int is_retransmitted_rrq(struct pp_tftp *s, const struct sockaddr_storage *from,
+				const struct tftp_req *r)
+{
+	for (unsigned i = 0; i < s->heap_n; i++) {
+		const struct xfer *x = s->heap[i];
+
+		if (same_addr(from, &x->peer) && (x->state == XS_OACK || x->base == 1) &&
+		    x->reqname_len == r->file_len && memcmp(x->reqname, r->file, r->file_len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void on_request(struct pp_tftp *s, const uint8_t *p, size_t n,
 		       const struct sockaddr_storage *from, socklen_t fl,
 		       const struct sockaddr_storage *local, socklen_t ll)
@@ -710,6 +728,14 @@ static void on_request(struct pp_tftp *s, const uint8_t *p, size_t n,
 		snprintf(m, sizeof(m), "invalid value for option %s", r.bad_option);
 		PP_COUNT(tftp.errors, 1);
 		refuse(s, from, fl, &r, TFTP_EOPTNEG, m, m);
+		return;
+	}
+	if (is_retransmitted_rrq(s, from, &r)) {
+		char ip[INET6_ADDRSTRLEN];
+		uint16_t port;
+
+		addr_text(from, ip, sizeof(ip), &port);
+		pp_log(PP_LOG_DEBUG, "tftp.duplicate_request", "client=%s:%u", ip, port);
 		return;
 	}
 	if (s->heap_n >= MAX_XFERS) {

@@ -105,6 +105,23 @@ with Daemon(extra=cfg) as d:
     c.close()
     intruder.close()
 
+    # -- a retransmitted RRQ does not start a second transfer ----------------------
+    c = R.Client(P, timeout=0.5)
+    c.sock.sendto(R.rrq("ten.bin"), c.addr)
+    c.sock.sendto(R.rrq("ten.bin"), c.addr)
+    time.sleep(0.1)
+    c.sock.sendto(R.rrq("ten.bin"), c.addr)
+    first = []
+    try:
+        while len(first) < 3:
+            first.append(c.recv())
+    except socket.timeout:
+        pass
+    tids = {f[2] for f in first}
+    t.ok(len(tids) == 1 and first and first[0][0] == R.DATA,
+         "RRQ sent three times: one transfer answers (one TID)", str([(p[0], p[2]) for p in first]))
+    c.close()
+
     # -- retransmission, duplicate ACKs, Sorcerer's Apprentice -----------------
     c = R.Client(P)
     c.sock.sendto(R.rrq("ten.bin"), c.addr)
