@@ -8,7 +8,9 @@
  *
  * Loopback only by default (-h 127.0.0.1). Each transfer's byte count is
  * checked against -s; a wrong size counts as a failure. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
