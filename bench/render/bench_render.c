@@ -1,9 +1,9 @@
 /* Render benchmark: one Yealink-like template rendered for N distinct
  * devices. Device data is generated in batches before timing; only
  * mst_render is timed (CPU time of the thread). With small batches (default
- * 100) the data is still in cache when rendered, as in the daemon, which
- * parses a device record right before rendering it; a batch of 5000 shows
- * the cache-cold case. The first `dump` devices (data and output) are
+ * 10) the data is still in cache when rendered, as in the daemon, which
+ * parses a device record right before rendering it; larger batches (100,
+ * 5000) show what happens as the data falls out of the caches. The first `dump` devices (data and output) are
  * written as JSON lines so that peers.py can render the same data with
  * Jinja2 and pystache and compare bytes.
  *   bench-render TEMPLATE [N [DUMP [OUTDIR [BATCH]]]] */
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 	uint32_t n = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 100000;
 	uint32_t dump = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 0;
 	const char *outdir = argc > 4 ? argv[4] : "/tmp";
-	uint32_t batch = argc > 5 ? (uint32_t)strtoul(argv[5], NULL, 10) : 100;
+	uint32_t batch = argc > 5 ? (uint32_t)strtoul(argv[5], NULL, 10) : 10;
 	struct mst_tpl *t;
 	struct mst_error err;
 	struct pp_buf out = { 0 };
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 	json_t **devs;
 
 	if (batch == 0)
-		batch = 100;
+		batch = 10;
 	devs = calloc(batch, sizeof(*devs));
 	if (!src || !devs) {
 		fprintf(stderr, "cannot read %s\n", tpath);

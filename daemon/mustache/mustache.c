@@ -964,6 +964,43 @@ static int rerr(struct rs *rs, const struct mst_tpl *t, const struct node *n, co
 	return PP_EINVAL;
 }
 
+/* Most spans and values are short: copy them with a few overlapping loads
+ * and stores instead of a call into memcpy. */
+static inline void copy_bytes(char *d, const char *s, size_t n)
+{
+	if (n > 16) {
+		memcpy(d, s, n);
+	} else if (n >= 8) {
+		uint64_t a, b;
+
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else if (n) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	}
+}
+
+static inline int out_append(struct pp_buf *b, const char *p, size_t n)
+{
+	if (b->cap - b->len <= n && pp_buf_grow(b, n) != 0)
+		return PP_ENOMEM;
+	copy_bytes(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return PP_OK;
+}
+
 /* 1 = byte needs an HTML entity */
 static const uint8_t esc_tab[256] = {
 	['&'] = 1, ['<'] = 1, ['>'] = 1, ['"'] = 1, ['\''] = 1,
@@ -978,7 +1015,7 @@ static int put_escaped(struct pp_buf *b, const char *s, size_t n)
 
 		while (j < n && !esc_tab[(uint8_t)s[j]])
 			j++;
-		if (j > i && pp_buf_append(b, s + i, j - i))
+		if (j > i && out_append(b, s + i, j - i))
 			return PP_ENOMEM;
 		if (j == n)
 			break;
@@ -1007,7 +1044,7 @@ static int put_escaped(struct pp_buf *b, const char *s, size_t n)
 			el = 5;
 			break;
 		}
-		if (pp_buf_append(b, e, el))
+		if (out_append(b, e, el))
 			return PP_ENOMEM;
 		i = j + 1;
 	}
@@ -1062,7 +1099,7 @@ static size_t fmt_real(double d, char *buf, size_t cap)
 static inline int put_indent(struct rs *rs)
 {
 	rs->pending = false;
-	return pp_buf_append(rs->out, rs->ind, rs->ilen);
+	return out_append(rs->out, rs->ind, rs->ilen);
 }
 
 static int put_text_indented(struct rs *rs, const char *p, size_t n)
@@ -1073,7 +1110,7 @@ static int put_text_indented(struct rs *rs, const char *p, size_t n)
 		const char *nl = memchr(p, '\n', n);
 		size_t k = nl ? (size_t)(nl - p) + 1 : n;
 
-		if (pp_buf_append(rs->out, p, k))
+		if (out_append(rs->out, p, k))
 			return PP_ENOMEM;
 		p += k;
 		n -= k;
@@ -1086,7 +1123,7 @@ static int put_text_indented(struct rs *rs, const char *p, size_t n)
 static inline int put_text(struct rs *rs, const char *p, size_t n)
 {
 	if (rs->ilen == 0)
-		return pp_buf_append(rs->out, p, n);
+		return out_append(rs->out, p, n);
 	return put_text_indented(rs, p, n);
 }
 
@@ -1124,7 +1161,7 @@ static int put_value(struct rs *rs, const json_t *v, bool raw)
 	if (rs->pending && rs->ilen && put_indent(rs))
 		return PP_ENOMEM;
 	if (raw || rs->esc == MST_ESCAPE_NONE)
-		return pp_buf_append(rs->out, s, n);
+		return out_append(rs->out, s, n);
 	return put_escaped(rs->out, s, n);
 }
 
