@@ -825,7 +825,6 @@ static int fetch(struct pp_daemon *d, struct pp_snapshot *snap, const struct pp_
 	exempt = known && l.bound[0] && strcmp(l.bound, l.mac) == 0;
 	if (!exempt && ban_is_banned(d, rq->peer_ip)) {
 		*reason = "banned";
-		PP_COUNT(bans, 0);
 		rc = PP_EACCES;
 		goto out;
 	}
