@@ -450,6 +450,7 @@ static void test_validation_errors(void **st)
 		json_object_set_new(c->plugins.settings, "ghost", json_object());
 		assert_int_equal(pp_registry_load(c, &r, &err), PP_EINVAL);
 		assert_non_null(strstr(err.msg, "plugins.settings: unknown plugin 'ghost'"));
+		c->plugins.n_enabled = 2; /* so that pp_config_free frees both names */
 		pp_config_free(c);
 	}
 	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
