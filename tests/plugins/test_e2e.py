@@ -163,6 +163,35 @@ with Daemon(plugins_dir=FIX, extra=cfg2) as d:
     t.ok(code == 200, "the known device (its IP is bound to it) still gets common files", code)
     t.ok(device(d, "00:04:f2:ff:00:01").get("mac") is None, "autoprov off: no device created")
 
+# ---- DHCP observations (pp_pipeline_dhcp through import-pcap) ---------------
+with Daemon(plugins_dir=FIX, extra=cfg) as d:
+    try:
+        from scapy.all import Ether, IP, UDP, BOOTP, DHCP, wrpcap
+        pk = []
+        for mac, ip, vci in (("00:04:f2:dd:00:01", "192.0.2.77", b"acme-A200-3_1_4_0"),
+                             ("10:20:30:40:50:60", "192.0.2.78", b"MSFT 5.0")):
+            pk.append(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / IP(src="192.0.2.1", dst=ip) /
+                      UDP(sport=67, dport=68) /
+                      BOOTP(op=2, yiaddr=ip, chaddr=bytes.fromhex(mac.replace(":", "")) + b"\0" * 10) /
+                      DHCP(options=[("message-type", "ack"), ("vendor_class_id", vci),
+                                    ("hostname", b"desk-1"), "end"]))
+        pcap = os.path.join(d.tmp, "acks.pcap")
+        wrpcap(pcap, pk)
+        r = d.cli("import-pcap", pcap)
+        dev = device(d, "00:04:f2:dd:00:01")
+        t.ok(r.returncode == 0 and dev.get("plugin") == "acme" and dev.get("model") == "A200" and
+             dev.get("version") == "3.1.4.0" and dev.get("ip") == "192.0.2.77" and
+             dev.get("dhcp", {}).get("hostname") == "desk-1" and
+             dev.get("scores", {}).get("acme") == "EXACT",
+             "DHCP ACK: device created from option 60, DHCP facts kept, associated", r.stderr + str(dev))
+        f = disk(d, "acme/0004f2dd0001.cfg")
+        t.ok(f is not None and f.startswith("# ACME conference 0004F2DD0001"),
+             "DHCP ACK: its files rendered (model template)", f)
+        t.ok(device(d, "10:20:30:40:50:60").get("mac") is None,
+             "a DHCP client no plugin recognises is not taken in")
+    except ImportError:
+        t.skip("DHCP observations", "scapy missing")
+
 # ---- bundled plugins, a real User-Agent ------------------------------------
 with Daemon() as d:
     ua = "Yealink SIP-T46S 66.86.0.15 80:5e:c0:a1:b2:c3"
