@@ -121,13 +121,14 @@ struct monitor {
 
 struct pp_jobs {
 	struct pp_daemon *d;
-	struct pp_snapshot *snap;    /* the registry whose hooks we run */
+	struct pp_snapshot *snap;    /* registry of the monitors (held until stop) */
+	struct pp_snapshot *job_snap;/* registry of the jobs (follows SIGHUP reloads) */
 	pthread_t th;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	atomic_bool running;
 	struct job_ent *jobs;
-	size_t n_jobs;
+	size_t n_jobs, cap_jobs;
 	struct monitor *mons;
 	size_t n_mons;
 };
@@ -164,14 +165,55 @@ static void *monitor_main(void *arg)
 	return NULL;
 }
 
+/* Jobs of a snapshot's plugins, each due now (called once at start). */
+static void jobs_build(struct pp_jobs *j, struct pp_snapshot *s)
+{
+	size_t n = pp_registry_count(s->reg);
+
+	j->n_jobs = 0;
+	if (n > j->cap_jobs) {
+		struct job_ent *nj = realloc(j->jobs, n * sizeof(*nj));
+
+		if (!nj)
+			return;
+		j->jobs = nj;
+		j->cap_jobs = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pp_plugin *p = pp_registry_at(s->reg, i);
+		struct pp_hooks *hk = pp_priv(p)->hooks;
+
+		if (PP_HOOK(hk, job))
+			j->jobs[j->n_jobs++] = (struct job_ent){ p, hk, 0 };
+	}
+}
+
+/* After a reload the jobs of the new registry take over. */
+static void jobs_follow(struct pp_jobs *j)
+{
+	struct pp_snapshot *s = pp_daemon_acquire(j->d);
+
+	if (!s)
+		return;
+	if (s == j->job_snap || !s->reg) {
+		pp_snapshot_release(s);
+		return;
+	}
+	pp_snapshot_release(j->job_snap);
+	j->job_snap = s;
+	jobs_build(j, s);
+}
+
 static void *jobs_main(void *arg)
 {
 	struct pp_jobs *j = arg;
 
 	pthread_mutex_lock(&j->lock);
 	while (atomic_load(&j->running)) {
-		int64_t now = pp_now_ms(), next = now + 60000;
+		int64_t now = pp_now_ms(), next = now + 5000; /* also: notice reloads */
 		struct timespec ts;
+
+		jobs_follow(j);
 
 		for (size_t i = 0; i < j->n_jobs; i++) {
 			struct job_ent *e = &j->jobs[i];
@@ -228,10 +270,7 @@ int pp_jobs_start(struct pp_daemon *d, struct pp_jobs **out, struct pp_err *err)
 	if (!s)
 		return PP_OK;
 	j = calloc(1, sizeof(*j));
-	if (!j || !(j->jobs = calloc(n + 1, sizeof(*j->jobs))) ||
-	    !(j->mons = calloc(n + 1, sizeof(*j->mons)))) {
-		if (j)
-			free(j->jobs);
+	if (!j || !(j->mons = calloc(n + 1, sizeof(*j->mons)))) {
 		free(j);
 		pp_snapshot_release(s);
 		pp_err_set(err, "out of memory");
@@ -239,6 +278,9 @@ int pp_jobs_start(struct pp_daemon *d, struct pp_jobs **out, struct pp_err *err)
 	}
 	j->d = d;
 	j->snap = s;
+	atomic_fetch_add(&s->refs, 1);
+	j->job_snap = s;
+	jobs_build(j, s);
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->cond, NULL);
 	atomic_store(&j->running, true);
@@ -246,8 +288,6 @@ int pp_jobs_start(struct pp_daemon *d, struct pp_jobs **out, struct pp_err *err)
 		const struct pp_plugin *p = pp_registry_at(s->reg, i);
 		struct pp_hooks *hk = pp_priv(p)->hooks;
 
-		if (PP_HOOK(hk, job))
-			j->jobs[j->n_jobs++] = (struct job_ent){ p, hk, 0 };
 		if (PP_HOOK(hk, run)) {
 			struct monitor *m = &j->mons[j->n_mons];
 
@@ -288,6 +328,7 @@ void pp_jobs_stop(struct pp_jobs *j)
 		pthread_join(j->mons[i].th, NULL);
 	pthread_cond_destroy(&j->cond);
 	pthread_mutex_destroy(&j->lock);
+	pp_snapshot_release(j->job_snap);
 	pp_snapshot_release(j->snap);
 	free(j->jobs);
 	free(j->mons);
