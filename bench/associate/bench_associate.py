@@ -115,4 +115,7 @@ print(f"identify_cli_ms median={walls[15]:.2f} min={walls[0]:.2f} "
       f"(process start alone: phoneprov --version median={base[15]:.2f} min={base[0]:.2f})")
 print(f"ratio associate: python_re_peer / phoneprov = {py_us / c_us:.1f}x ; "
       f"target 20 us / measured = {20 / c_us:.1f}x headroom")
+if len(sys.argv) > 4:
+    out = subprocess.run([sys.argv[4], plugdir, "20000"], capture_output=True, text=True)
+    print(out.stdout.strip() or out.stderr)
 print(f"ratio identify CLI: target 5 ms / min measured = {5 / walls[0]:.2f}x")
