@@ -23,7 +23,7 @@ int pp_cli_open_config(struct pp_cli *c)
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
-	pp_log_level = c->cfg->log_level < PP_LOG_WARN ? c->cfg->log_level : PP_LOG_WARN;
+	pp_log_set_level(c->cfg->log_level < PP_LOG_WARN ? c->cfg->log_level : PP_LOG_WARN);
 	return 0;
 }
 

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int pp_log_level = PP_LOG_INFO;
+atomic_int pp_log_level = PP_LOG_INFO;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -33,7 +33,7 @@ void pp_log(int level, const char *event, const char *fmt, ...)
 	va_list ap;
 	int n, m;
 
-	if (level > pp_log_level)
+	if (!pp_log_enabled(level))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);

@@ -4,11 +4,19 @@
 #ifndef PP_LOG_H
 #define PP_LOG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 enum pp_log_level { PP_LOG_ERROR = 0, PP_LOG_WARN, PP_LOG_INFO, PP_LOG_DEBUG };
 
-extern int pp_log_level; /* messages above this level are dropped */
+/* Messages above this level are dropped. Atomic: SIGHUP changes it while
+ * every thread logs (relaxed loads are a plain load on the hot path). */
+extern atomic_int pp_log_level;
+
+static inline void pp_log_set_level(int level)
+{
+	atomic_store_explicit(&pp_log_level, level, memory_order_relaxed);
+}
 
 int pp_log_level_parse(const char *s); /* -1 when unknown */
 const char *pp_log_level_name(int level);
@@ -16,7 +24,8 @@ const char *pp_log_level_name(int level);
 void pp_log(int level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-#define pp_log_enabled(level) ((level) <= pp_log_level)
+#define pp_log_enabled(level) \
+	((level) <= atomic_load_explicit(&pp_log_level, memory_order_relaxed))
 
 /* Quote a value for a key=value log line when it needs quoting: returns s
  * itself when safe, else a quoted, escaped copy in buf (truncated to n). */

@@ -187,7 +187,7 @@ static void reload(struct pp_daemon *d)
 	}
 	s->cfg = cfg;
 	s->reg = reg;
-	pp_log_level = cfg->log_level;
+	pp_log_set_level(cfg->log_level);
 	log_config(cfg);
 	pp_daemon_swap(d, s);
 	pp_log(PP_LOG_INFO, "reload.done", "generation=%llu log_level=%s plugins=%zu",
@@ -233,7 +233,7 @@ static int run(const char *path)
 		close(sfd);
 		return 1;
 	}
-	pp_log_level = cfg->log_level;
+	pp_log_set_level(cfg->log_level);
 	pp_log(PP_LOG_INFO, "start", "version=%s config=%s pid=%d", PP_VERSION,
 	       pp_q(q1, sizeof(q1), cfg->path), (int)getpid());
 	log_config(cfg);
