@@ -1,10 +1,18 @@
-/* phoneprov firmware list [PLUGIN] | install PLUGIN PKG | uninstall PLUGIN PKG | verify */
+/* phoneprov firmware list [PLUGIN] | install PLUGIN PKG | uninstall PLUGIN PKG | verify
+ *
+ * Hidden: phoneprov -c CFG firmware --worker list [PLUGIN] | install PLUGIN PKG |
+ * uninstall PLUGIN PKG | verify — what phoneprovd runs (daemon/fw_client.c) so that
+ * libcurl/libarchive (and hostile archives) stay out of the server process. It
+ * prints exactly one JSON object on stdout:
+ *   {"rc": <PP_ code>, "error": "<message or empty>", "result": <json or null>}
+ * and exits 0; log lines go to stderr. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../daemon/cli.h"
+#include "../daemon/log.h"
 #include "../daemon/registry/registry.h"
 #include "firmware.h"
 
@@ -157,6 +165,66 @@ static int cmd_verify(struct pp_cli *c, struct pp_registry *reg)
 	return rc;
 }
 
+/* One firmware operation for the daemon; argv[0] is the subcommand. */
+static int worker_run(struct pp_cli *c, int argc, char **argv, json_t **res, struct pp_err *err)
+{
+	struct pp_registry *reg = NULL;
+	const char *sub = argc > 0 ? argv[0] : "";
+	int rc;
+
+	if (!strcmp(sub, "list") ? argc > 2 :
+	    !strcmp(sub, "install") || !strcmp(sub, "uninstall") ? argc != 3 :
+	    !strcmp(sub, "verify") ? argc != 1 : true) {
+		pp_err_set(err, "firmware worker: bad arguments (%s)", argc > 0 ? sub : "none");
+		return PP_EINVAL;
+	}
+	if (!c->cfg) {
+		rc = pp_config_load(c->config_path, &c->cfg, err);
+		if (rc != PP_OK)
+			return rc;
+		pp_log_set_level(c->cfg->log_level);
+	}
+	rc = pp_registry_load(c->cfg, &reg, err);
+	if (rc != PP_OK)
+		return rc;
+	if (!strcmp(sub, "list"))
+		rc = pp_fw_list(c->cfg, reg, argc == 2 ? argv[1] : NULL, res, err);
+	else if (!strcmp(sub, "verify"))
+		rc = pp_fw_verify(c->cfg, reg, res, err);
+	else if (!strcmp(sub, "install"))
+		rc = pp_fw_install(c->cfg, reg, argv[1], argv[2], NULL, NULL, err);
+	else
+		rc = pp_fw_uninstall(c->cfg, reg, argv[1], argv[2], err);
+	pp_registry_free(reg);
+	return rc;
+}
+
+static int worker(struct pp_cli *c, int argc, char **argv)
+{
+	struct pp_err err = { "" };
+	json_t *res = NULL, *o;
+	int rc = worker_run(c, argc, argv, &res, &err);
+
+	if (rc == PP_OK)
+		err.msg[0] = '\0';
+	else if (!err.msg[0])
+		snprintf(err.msg, sizeof(err.msg), "%s", pp_strerror(rc));
+	if (rc != PP_OK && res) {
+		json_decref(res);
+		res = NULL;
+	}
+	o = json_pack("{s:i, s:s, s:o}", "rc", rc, "error", err.msg, "result",
+		      res ? res : json_null());
+	if (!o || json_dumpf(o, stdout, JSON_COMPACT) != 0 || fputc('\n', stdout) == EOF ||
+	    fflush(stdout) != 0) {
+		fprintf(stderr, "phoneprov firmware --worker: cannot write the result\n");
+		json_decref(o);
+		return 1;
+	}
+	json_decref(o);
+	return 0;
+}
+
 int pp_cmd_firmware(struct pp_cli *c, int argc, char **argv)
 {
 	struct pp_registry *reg = NULL;
@@ -164,6 +232,8 @@ int pp_cmd_firmware(struct pp_cli *c, int argc, char **argv)
 	const char *sub;
 	int rc;
 
+	if (argc >= 2 && !strcmp(argv[1], "--worker"))
+		return worker(c, argc - 2, argv + 2);
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
