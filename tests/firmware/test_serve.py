@@ -46,6 +46,7 @@ def http_get(d, name):
 
 
 def main():
+    check_links()
     env = Env()
     srv = Server()
     a_rom = os.urandom(300000)
@@ -138,11 +139,74 @@ files:
         log = d.read_log()
         t.ok("event=firmware.installed" in log and "event=firmware.uninstalled" in log,
              "install and uninstall are logged as events")
+        p = d.cli("firmware", "--worker", "list", "acme")
+        lines = p.stdout.splitlines()
+        w = json.loads(lines[0]) if p.returncode == 0 and len(lines) == 1 else {}
+        t.ok(w.get("rc") == 0 and w.get("error") == "" and isinstance(w.get("result"), list)
+             and {x["name"] for x in w["result"]} == {"acme-fw", "evil", "broken"},
+             "worker mode: one JSON object {rc, error, result}, exit 0", p.stdout + p.stderr)
+        p = d.cli("firmware", "--worker", "install", "acme", "nosuch")
+        w = json.loads(p.stdout) if p.returncode == 0 else {}
+        t.ok(w.get("rc") == -2 and "nosuch" in w.get("error", "") and w.get("result") is None,
+             "worker mode: a failure is an rc and a message, still exit 0", p.stdout + p.stderr)
+        p = d.cli("firmware", "--help")
+        t.ok(p.returncode == 0 and "install" in p.stdout and "worker" not in p.stdout,
+             "worker mode is not in --help", p.stdout)
     finally:
         d.cleanup()
+    try:
+        worker_failures(env)
+    finally:
         srv.close()
         env.cleanup()
     t.done()
+
+
+def worker_failures(env):
+    """The daemon without a usable CLI binary: clear 500s, never a hang or a crash."""
+    tmp = tempfile.mkdtemp(prefix="pp-fwcli-")
+    fake = os.path.join(tmp, "phoneprov")
+    d = pphelp.Daemon(plugins_dir=env.plugins, tftp_root=env.root,
+                      env={"PHONEPROV_CLI": fake})
+    try:
+        d.start()
+        st, j = api(d, "GET", "/plugins/acme/packages", d.token)
+        t.ok(st == 500 and "phoneprov CLI" in (j or {}).get("error", "")
+             and "PHONEPROV_CLI" in (j or {}).get("error", ""),
+             "CLI binary missing: 500 naming the binary", (st, j))
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\nkill -SEGV $$\n")
+        os.chmod(fake, 0o755)
+        st, j = api(d, "POST", "/plugins/acme/packages/acme-fw", d.admin_token)
+        t.ok(st == 500 and "signal 11" in (j or {}).get("error", "")
+             and env.root_files() == {}, "worker crashing: 500 with the signal", (st, j))
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\necho '{\"rc\": 1' ; exit 0\n")
+        st, j = api(d, "GET", "/plugins/acme/packages", d.token)
+        t.ok(st == 500 and "unreadable answer" in (j or {}).get("error", ""),
+             "worker answering garbage: 500", (st, j))
+        st, j = api(d, "GET", "/health", d.token)
+        t.ok(st == 200 and d.proc.poll() is None, "daemon still serving after worker failures",
+             (st, j))
+    except RuntimeError as e:
+        t.ok(False, "daemon starts with PHONEPROV_CLI set", str(e))
+    finally:
+        d.cleanup()
+        subprocess.run(["rm", "-rf", tmp])
+
+
+def linked_libs(path):
+    p = subprocess.run(["ldd", path], capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout
+
+
+def check_links():
+    rc, out = linked_libs(pphelp.PHONEPROVD)
+    t.ok(rc == 0 and "libc.so" in out and "libcurl" not in out and "libarchive" not in out,
+         "phoneprovd does not link libcurl or libarchive (ldd)", out)
+    rc, out = linked_libs(pphelp.PHONEPROV)
+    t.ok(rc == 0 and "libcurl" in out and "libarchive" in out,
+         "the phoneprov CLI (firmware worker) links both", out)
 
 
 main()
