@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../daemon/cli.h"
@@ -199,11 +202,36 @@ static int worker_run(struct pp_cli *c, int argc, char **argv, json_t **res, str
 	return rc;
 }
 
+/* The daemon may hold CAP_NET_RAW (DHCP sniffer) and CAP_NET_BIND_SERVICE
+ * (ports 69/80) as ambient capabilities, which an exec keeps: the worker
+ * downloads and unpacks untrusted data and needs neither. */
+static void drop_net_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	const __u32 mask = (1u << CAP_NET_RAW) | (1u << CAP_NET_BIND_SERVICE);
+
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (syscall(SYS_capget, &h, d) != 0)
+		return;
+	if (!((d[0].effective | d[0].permitted | d[0].inheritable) & mask))
+		return;
+	d[0].effective &= ~mask;
+	d[0].permitted &= ~mask;
+	d[0].inheritable &= ~mask;
+	if (syscall(SYS_capset, &h, d) != 0)
+		pp_log(PP_LOG_WARN, "firmware.worker", "error=%s",
+		       "cannot drop CAP_NET_RAW/CAP_NET_BIND_SERVICE");
+}
+
 static int worker(struct pp_cli *c, int argc, char **argv)
 {
 	struct pp_err err = { "" };
 	json_t *res = NULL, *o;
-	int rc = worker_run(c, argc, argv, &res, &err);
+	int rc;
+
+	drop_net_caps();
+	rc = worker_run(c, argc, argv, &res, &err);
 
 	if (rc == PP_OK)
 		err.msg[0] = '\0';
