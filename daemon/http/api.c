@@ -418,18 +418,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512], q[600];
-
-	(void)cls;
-	if (!pp_log_enabled(PP_LOG_DEBUG))
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	msg[strcspn(msg, "\n")] = '\0';
-	pp_log(PP_LOG_DEBUG, "api.mhd", "msg=%s", pp_q(q, sizeof(q), msg));
-}
-
 int pp_api_start(struct pp_daemon *d, struct pp_api **out, struct pp_err *err)
 {
 	struct pp_snapshot *s = pp_daemon_acquire(d);
@@ -472,7 +460,7 @@ int pp_api_start(struct pp_daemon *d, struct pp_api **out, struct pp_err *err)
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
 			MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, a,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, pp_http_mhd_logger, (void *)"api.mhd",
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)pp_http_conn_limit(256),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,

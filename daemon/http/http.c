@@ -67,18 +67,6 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return strlen(s);
 }
 
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512], q[600];
-
-	(void)cls;
-	if (!pp_log_enabled(PP_LOG_DEBUG))
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	msg[strcspn(msg, "\n")] = '\0';
-	pp_log(PP_LOG_DEBUG, "http.mhd", "msg=%s", pp_q(q, sizeof(q), msg));
-}
-
 static void peer_ip(struct MHD_Connection *c, char *out, size_t n)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -419,7 +407,7 @@ int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
 			MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, h,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, pp_http_mhd_logger, (void *)"http.mhd",
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_THREAD_POOL_SIZE, pool,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)pp_http_conn_limit(4096),

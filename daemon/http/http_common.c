@@ -98,3 +98,14 @@ void pp_http_log_request(const char *ip, const char *method, const char *path, u
 	       ip, method, pp_q(q1, sizeof(q1), path), status, (unsigned long long)bytes,
 	       pp_q(q2, sizeof(q2), ua && *ua ? ua : "-"));
 }
+
+void pp_http_mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512], q[600];
+
+	if (!pp_log_enabled(PP_LOG_DEBUG))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	pp_log(PP_LOG_DEBUG, (const char *)cls, "msg=%s", pp_q(q, sizeof(q), msg));
+}

@@ -2,6 +2,7 @@
 #ifndef PP_HTTP_INT_H
 #define PP_HTTP_INT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -20,5 +21,8 @@ unsigned pp_http_conn_limit(unsigned want);
 /* One debug line per served request. */
 void pp_http_log_request(const char *ip, const char *method, const char *path, unsigned status,
 			 uint64_t bytes, const char *ua);
+/* libmicrohttpd's error logger: one debug line; cls is the event name
+ * ("http.mhd" or "api.mhd"). */
+void pp_http_mhd_logger(void *cls, const char *fmt, va_list ap);
 
 #endif
