@@ -159,6 +159,20 @@ struct import {
 	size_t n_macs, cap_macs;
 };
 
+/* Sort the MACs seen and drop repeats. */
+static void dedupe_macs(struct import *im)
+{
+	size_t k = 0;
+
+	if (!im->n_macs)
+		return; /* macs may be NULL: qsort must not see it */
+	qsort(im->macs, im->n_macs, 18, mac_cmp);
+	for (size_t i = 0; i < im->n_macs; i++)
+		if (!k || strcmp(im->macs[i], im->macs[k - 1]))
+			memmove(im->macs[k++], im->macs[i], 18);
+	im->n_macs = k;
+}
+
 static int touch(struct import *im, const char *mac)
 {
 	if (!mac[0])
@@ -174,27 +188,14 @@ static int touch(struct import *im, const char *mac)
 	}
 	memcpy(im->macs[im->n_macs++], mac, 18);
 	/* keep memory bounded on huge captures: dedupe every so often */
-	if (im->n_macs == im->cap_macs && im->n_macs >= 4096) {
-		size_t k = 0;
-
-		qsort(im->macs, im->n_macs, 18, mac_cmp);
-		for (size_t i = 0; i < im->n_macs; i++)
-			if (!k || strcmp(im->macs[i], im->macs[k - 1]))
-				memmove(im->macs[k++], im->macs[i], 18);
-		im->n_macs = k;
-	}
+	if (im->n_macs == im->cap_macs && im->n_macs >= 4096)
+		dedupe_macs(im);
 	return 0;
 }
 
 static void import_report(struct pp_cli *c, const char *file, struct import *im)
 {
-	size_t k = 0;
-
-	qsort(im->macs, im->n_macs, 18, mac_cmp);
-	for (size_t i = 0; i < im->n_macs; i++)
-		if (!k || strcmp(im->macs[i], im->macs[k - 1]))
-			memmove(im->macs[k++], im->macs[i], 18);
-	im->n_macs = k;
+	dedupe_macs(im);
 	if (c->json) {
 		json_t *macs = json_array();
 		json_t *o;
