@@ -2,6 +2,8 @@
 #include "common.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -173,4 +175,29 @@ uint64_t pp_mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int pp_mkdirs(const char *path, unsigned mode, struct pp_err *err)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf)) {
+		pp_err_set(err, "%s: path too long", path);
+		return PP_EINVAL;
+	}
+	memcpy(buf, path, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		char c = buf[i];
+
+		buf[i] = '\0';
+		if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST) {
+			pp_err_set(err, "%s: cannot create folder: %s", buf, strerror(errno));
+			return PP_EIO;
+		}
+		buf[i] = c;
+	}
+	return PP_OK;
 }

@@ -81,6 +81,10 @@ char *pp_buf_steal(struct pp_buf *b, size_t *len);
  * Returns PP_OK or PP_EINVAL. out must hold 18 bytes. */
 int pp_mac_normalize(const char *in, size_t len, char out[18]);
 
+/* mkdir -p: create path and its missing parents with mode. PP_OK, or
+ * PP_EINVAL/PP_EIO with "PATH: cannot create folder: why" in err. */
+int pp_mkdirs(const char *path, unsigned mode, struct pp_err *err);
+
 /* Wall clock in milliseconds / monotonic clock in nanoseconds. */
 int64_t pp_now_ms(void);
 uint64_t pp_mono_ns(void);

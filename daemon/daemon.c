@@ -48,31 +48,6 @@ void pp_daemon_swap(struct pp_daemon *d, struct pp_snapshot *s)
 	pp_snapshot_release(old);
 }
 
-static int mkdir_p(const char *path, struct pp_err *err)
-{
-	char buf[4096];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(buf)) {
-		pp_err_set(err, "%s: path too long", path);
-		return PP_EINVAL;
-	}
-	memcpy(buf, path, len + 1);
-	for (size_t i = 1; i <= len; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		char c = buf[i];
-
-		buf[i] = '\0';
-		if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
-			pp_err_set(err, "%s: cannot create folder: %s", buf, strerror(errno));
-			return PP_EIO;
-		}
-		buf[i] = c;
-	}
-	return PP_OK;
-}
-
 static int open_dir(const char *path, const char *what, int *fd, struct pp_err *err)
 {
 	*fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -105,7 +80,7 @@ int pp_daemon_init(struct pp_daemon *d, struct pp_config *cfg, struct pp_err *er
 	static const char *const sub[] = { "db", "tftpboot", "cache" };
 	for (size_t i = 0; i < PP_ARRAY_LEN(sub); i++) {
 		snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, sub[i]);
-		if ((rc = mkdir_p(path, err)) != PP_OK)
+		if ((rc = pp_mkdirs(path, 0750, err)) != PP_OK)
 			return rc;
 	}
 	snprintf(path, sizeof(path), "%s/db", cfg->data_dir);

@@ -228,7 +228,7 @@ int pp_fw_fetch(const char *cache_dir, const struct pp_fw_file *f, pp_fw_progres
 	int fd, rc;
 
 	pthread_once(&curl_once, curl_init_once);
-	if (pp_fw_mkdirs(cache_dir, err))
+	if (pp_mkdirs(cache_dir, 0755, err))
 		return PP_EIO;
 	snprintf(path, pathsz, "%s/%s", cache_dir, key);
 	snprintf(part, sizeof(part), "%s/%s.part", cache_dir, key);

@@ -137,7 +137,7 @@ static int lock_fw(const struct pp_config *cfg, int *fd, struct pp_err *err)
 	char path[4200];
 
 	snprintf(path, sizeof(path), "%s/firmware", cfg->data_dir);
-	if (pp_fw_mkdirs(path, err))
+	if (pp_mkdirs(path, 0755, err))
 		return PP_EIO;
 	snprintf(path, sizeof(path), "%s/firmware/.lock", cfg->data_dir);
 	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -464,7 +464,7 @@ int pp_fw_install(const struct pp_config *cfg, const struct pp_registry *reg, co
 	json_object_set_new(rec, "root", json_string(cfg->tftp.root));
 	json_object_set_new(rec, "installed_ms", json_integer(pp_now_ms()));
 	rec_path(cfg, plugin, NULL, dir, sizeof(dir));
-	rc = pp_fw_mkdirs(dir, err);
+	rc = pp_mkdirs(dir, 0755, err);
 	if (rc == PP_OK)
 		rc = write_record(rpath, rec, err);
 	if (rc) {

@@ -45,31 +45,6 @@ struct job {
 
 /* ---- small file helpers ------------------------------------------------- */
 
-int pp_fw_mkdirs(const char *path, struct pp_err *err)
-{
-	char buf[4200];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(buf)) {
-		pp_err_set(err, "%s: path too long", path);
-		return PP_EINVAL;
-	}
-	memcpy(buf, path, len + 1);
-	for (size_t i = 1; i <= len; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		char c = buf[i];
-
-		buf[i] = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-			pp_err_set(err, "%s: cannot create: %s", buf, strerror(errno));
-			return PP_EIO;
-		}
-		buf[i] = c;
-	}
-	return PP_OK;
-}
-
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st, (void)ftw;
