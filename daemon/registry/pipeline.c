@@ -344,7 +344,19 @@ static int apply_txn(struct pp_txn *t, void *arg)
 		changed = true;
 	}
 	if (a->dhcp) {
-		json_object_set(dev, "dhcp", a->dhcp);
+		/* Merge: a later packet (an ACK has no option 60) must not erase
+		 * what an earlier one told; empty strings keep the old value. */
+		json_t *old = json_object_get(dev, "dhcp");
+		json_t *merged = json_is_object(old) ? json_deep_copy(old) : json_object();
+		const char *k;
+		json_t *v;
+
+		if (!merged)
+			return PP_ENOMEM;
+		json_object_foreach(a->dhcp, k, v)
+			if (!json_is_string(v) || *json_string_value(v))
+				json_object_set(merged, k, v);
+		json_object_set_new(dev, "dhcp", merged);
 		changed = true;
 	}
 	if (a->bind_ip && a->ip && *a->ip && (rc = pp_ip2mac_put(t, a->ip, a->mac)))

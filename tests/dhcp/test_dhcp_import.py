@@ -49,6 +49,12 @@ def check_devices(d, label, want_macs):
         t.ok(not bad, f"{label}: {mac} is {want.get('vendor')} {want.get('model', '')} "
              f"{want.get('version', '')} plugin={want['plugin']} ip={want.get('ip', '')}",
              json.dumps(bad))
+        if want.get("ip"):
+            # the ACK that bound the IP carries no option 60: the option 60
+            # an earlier packet of this phone gave must still be there
+            facts = dev.get("dhcp") or {}
+            t.ok(bool(facts.get("vendor_class")),
+                 f"{label}: {mac} keeps its option 60 after the ACK", json.dumps(facts))
     # malformed packets never create devices (their MACs are 02:00:00:00:0b:xx)
     junk = [m for m in got if m.startswith("02:00:00:00:0b:")]
     t.ok(not junk, f"{label}: no device from a malformed packet", junk)
