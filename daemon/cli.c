@@ -434,6 +434,7 @@ static int devices_add(struct pp_cli *c, int argc, char **argv)
 
 struct rm_ctx {
 	const char *mac;
+	json_t *dev; /* the deleted record, for removing its files on disk */
 };
 
 static int rm_txn(struct pp_txn *t, void *arg)
@@ -452,7 +453,10 @@ static int rm_txn(struct pp_txn *t, void *arg)
 		json_decref(dev);
 		return rc;
 	}
-	json_decref(dev);
+	json_decref(r->dev); /* a re-run after the map grew */
+	r->dev = dev;
+	if ((rc = pp_pipeline_forget_txn(t, dev)) != PP_OK)
+		return rc;
 	if ((rc = pp_dev_del(t, r->mac)) != PP_OK)
 		return rc;
 	return dev_event(t, "device.deleted", r->mac);
@@ -461,12 +465,15 @@ static int rm_txn(struct pp_txn *t, void *arg)
 static int devices_rm(struct pp_cli *c, const char *arg)
 {
 	char mac[18];
-	struct rm_ctx r = { mac };
+	struct rm_ctx r = { .mac = mac };
 	int rc;
 
 	if (parse_mac("devices rm", arg, mac))
 		return 1;
 	rc = pp_store_write(c->d.store, rm_txn, &r);
+	if (rc == PP_OK)
+		pp_pipeline_forget_disk(&c->d, r.dev);
+	json_decref(r.dev);
 	if (rc == PP_ENOENT) {
 		fprintf(stderr, "phoneprov devices rm: no device %s\n", mac);
 		return 1;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <jansson.h>
 #include "daemon.h"
 #include "safepath.h"
 
@@ -70,6 +71,14 @@ int pp_pipeline_dhcp(struct pp_daemon *d, const struct pp_dhcp_facts *f);
 int pp_pipeline_reconfigure(struct pp_daemon *d, const char *mac);
 /* A config changed: re-render every device whose config inherits from it. */
 int pp_pipeline_config_changed(struct pp_daemon *d, const char *config_id);
+
+/* A device is being deleted. In the deleting write txn: drop the files
+ * rendered for it (dev is its record) from LMDB. After the commit: remove the
+ * same files from the rendered tree on disk. A deleted phone's per-MAC
+ * secrets must not stay servable. */
+struct pp_txn;
+int pp_pipeline_forget_txn(struct pp_txn *t, const json_t *dev);
+void pp_pipeline_forget_disk(struct pp_daemon *d, const json_t *dev);
 
 /* Free pipeline state kept in the daemon (ban table, caches). */
 void pp_pipeline_fini(struct pp_daemon *d);

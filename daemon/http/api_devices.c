@@ -230,7 +230,9 @@ static int dev_txn_fn(struct pp_txn *t, void *arg)
 		return PP_ENOENT;
 	}
 	if (x->op == OP_DELETE) {
-		rc = pp_dev_del(t, x->mac);
+		rc = pp_pipeline_forget_txn(t, old);
+		if (rc == PP_OK)
+			rc = pp_dev_del(t, x->mac);
 		if (rc == PP_OK)
 			rc = update_ip_index(t, old, NULL, x->mac);
 		type = "device.deleted";
@@ -316,6 +318,7 @@ static enum MHD_Result run_dev_txn(struct api_req *r, struct dev_txn *x, unsigne
 	if (x->op != OP_DELETE)
 		rerender(r->api->d, x->mac);
 	if (x->op == OP_DELETE) {
+		pp_pipeline_forget_disk(r->api->d, x->result);
 		json_decref(x->result);
 		return api_text(r, 204, "application/json", NULL, 0);
 	}

@@ -768,6 +768,33 @@ static bool dev_has_path(const json_t *dev, const char *path)
 	return false;
 }
 
+int pp_pipeline_forget_txn(struct pp_txn *t, const json_t *dev)
+{
+	json_t *files = json_object_get(json_object_get(dev, "render"), "files"), *v;
+	size_t i;
+	int rc;
+
+	json_array_foreach(files, i, v)
+		if (json_is_string(v) && (rc = pp_file_del(t, json_string_value(v))) != PP_OK &&
+		    rc != PP_ENOENT)
+			return rc;
+	return PP_OK;
+}
+
+void pp_pipeline_forget_disk(struct pp_daemon *d, const json_t *dev)
+{
+	json_t *files = json_object_get(json_object_get(dev, "render"), "files"), *v;
+	size_t i;
+
+	if (d->render_dirfd < 0)
+		return;
+	json_array_foreach(files, i, v)
+		if (json_is_string(v) && unlinkat(d->render_dirfd, json_string_value(v), 0) != 0 &&
+		    errno != ENOENT)
+			pp_log(PP_LOG_WARN, "device.forget", "file=%s error=%d", json_string_value(v),
+			       errno);
+}
+
 static void blob_mark_device(struct pp_blob *out, const json_t *dev)
 {
 	const json_t *render = json_object_get(dev, "render");

@@ -140,6 +140,17 @@ with Daemon(plugins_dir=FIX, extra=cfg) as d:
          ex.get("files", [{}])[0].get("template") == "phone.cfg.mustache",
          "render --explain shows the inheritance chain, merged config and template", r.stdout[:2000])
 
+    # deleting a device takes its rendered files (and their secrets) with it
+    s, b = api(d, "DELETE", "/devices/00:04:f2:00:00:02")
+    t.ok(s == 204 and disk(d, "acme/0004f2000002.cfg") is None,
+         "API delete: the device's rendered file is gone from disk", f"{s} {b}")
+    code, body = curl(d, "acme/0004f2000002.cfg")
+    t.ok("password=pw1" not in body, "API delete: its old config (password) is never served again",
+         f"{code} {body}")
+    r = d.cli("devices", "rm", "00:04:f2:aa:bb:cc")
+    t.ok(r.returncode == 0 and disk(d, "acme/0004f2aabbcc.cfg") is None,
+         "CLI rm: the device's rendered file is gone from disk", r.stderr)
+
 # ---- the unknown-MAC ban ----------------------------------------------------
 cfg2 = dict(cfg, autoprov=False)
 with Daemon(plugins_dir=FIX, extra=cfg2) as d:
