@@ -147,9 +147,12 @@ enum MHD_Result api_code_error(struct api_req *r, int code, const char *what,
 	}
 }
 
-enum MHD_Result api_method_not_allowed(struct api_req *r, const char *allow)
+/* A JSON error {"error","field"} with one extra response header (Allow,
+ * WWW-Authenticate). */
+static enum MHD_Result error_with_header(struct api_req *r, unsigned status, const char *msg,
+					 const char *field, const char *hname, const char *hval)
 {
-	json_t *j = json_pack("{s:s, s:s}", "error", "method not allowed", "field", "");
+	json_t *j = json_pack("{s:s, s:s}", "error", msg, "field", field);
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	struct MHD_Response *resp;
 
@@ -162,8 +165,13 @@ enum MHD_Result api_method_not_allowed(struct api_req *r, const char *allow)
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	return queue(r, 405, resp);
+	MHD_add_response_header(resp, hname, hval);
+	return queue(r, status, resp);
+}
+
+enum MHD_Result api_method_not_allowed(struct api_req *r, const char *allow)
+{
+	return error_with_header(r, 405, "method not allowed", "", MHD_HTTP_HEADER_ALLOW, allow);
 }
 
 json_t *api_body_object(struct api_req *r, enum MHD_Result *ret)
@@ -278,29 +286,15 @@ static int check_auth(struct pp_api *a, struct MHD_Connection *c, bool *presente
 
 static enum MHD_Result unauthorized(struct api_req *r, bool presented)
 {
-	json_t *j = json_pack("{s:s, s:s}", "error",
-			      presented ? "invalid token" : "missing bearer token", "field",
-			      "Authorization");
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	struct MHD_Response *resp;
 	char q[64];
 
-	json_decref(j);
 	PP_COUNT(api.refused, 1);
 	pp_log(PP_LOG_INFO, "api.refused", "client=%s method=%s status=401 reason=%s", r->ip,
 	       r->method, pp_q(q, sizeof(q), presented ? "invalid token" : "no token"));
-	if (!s)
-		return MHD_NO;
-	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(s);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-				presented ? "Bearer realm=\"phoneprov\", error=\"invalid_token\"" :
-					    "Bearer realm=\"phoneprov\"");
-	return queue(r, 401, resp);
+	return error_with_header(r, 401, presented ? "invalid token" : "missing bearer token",
+				 "Authorization", MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+				 presented ? "Bearer realm=\"phoneprov\", error=\"invalid_token\"" :
+					     "Bearer realm=\"phoneprov\"");
 }
 
 static enum MHD_Result route(struct api_req *r)
