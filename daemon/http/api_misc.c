@@ -77,6 +77,18 @@ static void proto_lines(struct pp_buf *b, const char *name, size_t off)
 	}
 }
 
+/* Process-wide counters that are not per protocol. */
+static const struct {
+	const char *name, *help;
+	atomic_ullong *v;
+} scalars[] = {
+	{ "dhcp_packets_total", "DHCP packets seen by the sniffer.", &pp_metrics.dhcp_packets },
+	{ "dhcp_malformed_total", "DHCP packets dropped as malformed.", &pp_metrics.dhcp_malformed },
+	{ "renders_total", "Per-device files rendered.", &pp_metrics.renders },
+	{ "render_errors_total", "Renders that failed.", &pp_metrics.render_errors },
+	{ "bans_total", "Clients banned by the unknown-MAC limit.", &pp_metrics.bans },
+};
+
 enum MHD_Result api_metrics(struct api_req *r)
 {
 	struct state_count sc = { json_object() };
@@ -99,21 +111,11 @@ enum MHD_Result api_metrics(struct api_req *r)
 	proto_lines(&b, "errors_total", offsetof(struct pp_proto_metrics, errors));
 	counter(&b, "refused_total", "Requests refused: unsafe paths, bans, auth failures.");
 	proto_lines(&b, "refused_total", offsetof(struct pp_proto_metrics, refused));
-	counter(&b, "dhcp_packets_total", "DHCP packets seen by the sniffer.");
-	pp_buf_printf(&b, "phoneprov_dhcp_packets_total %llu\n",
-		      (unsigned long long)atomic_load(&pp_metrics.dhcp_packets));
-	counter(&b, "dhcp_malformed_total", "DHCP packets dropped as malformed.");
-	pp_buf_printf(&b, "phoneprov_dhcp_malformed_total %llu\n",
-		      (unsigned long long)atomic_load(&pp_metrics.dhcp_malformed));
-	counter(&b, "renders_total", "Per-device files rendered.");
-	pp_buf_printf(&b, "phoneprov_renders_total %llu\n",
-		      (unsigned long long)atomic_load(&pp_metrics.renders));
-	counter(&b, "render_errors_total", "Renders that failed.");
-	pp_buf_printf(&b, "phoneprov_render_errors_total %llu\n",
-		      (unsigned long long)atomic_load(&pp_metrics.render_errors));
-	counter(&b, "bans_total", "Clients banned by the unknown-MAC limit.");
-	pp_buf_printf(&b, "phoneprov_bans_total %llu\n",
-		      (unsigned long long)atomic_load(&pp_metrics.bans));
+	for (size_t i = 0; i < PP_ARRAY_LEN(scalars); i++) {
+		counter(&b, scalars[i].name, scalars[i].help);
+		pp_buf_printf(&b, "phoneprov_%s %llu\n", scalars[i].name,
+			      (unsigned long long)atomic_load(scalars[i].v));
+	}
 
 	rc = sc.by_state ? pp_store_read(r->api->d->store, count_txn, &sc) : PP_ENOMEM;
 	pp_buf_printf(&b, "# HELP phoneprov_devices Devices in the store by state.\n"
