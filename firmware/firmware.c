@@ -249,22 +249,6 @@ static int write_record(const char *path, json_t *rec, struct pp_err *err)
 	return PP_OK;
 }
 
-static bool listed_in(json_t *records, const char *rel)
-{
-	size_t i, k;
-	json_t *rec, *f;
-
-	json_array_foreach(records, i, rec) {
-		json_array_foreach(json_object_get(rec, "files"), k, f) {
-			const char *p = json_string_value(json_object_get(f, "path"));
-
-			if (p && !strcmp(p, rel))
-				return true;
-		}
-	}
-	return false;
-}
-
 /* Check one recorded file: "ok", "missing", "size", "hash", "not a file". */
 static const char *check_file(int rootfd, const char *rel, json_t *f)
 {
@@ -354,7 +338,7 @@ static size_t remove_installed(const struct pp_config *cfg, json_t *rec, json_t 
 		char norm[PP_PATH_MAX];
 		const char *why;
 
-		if (!rel || !json_is_true(json_object_get(f, "owned")) || listed_in(others, rel))
+		if (!rel || !json_is_true(json_object_get(f, "owned")) || pp_fw_records_list(others, rel))
 			continue;
 		if (pp_path_normalize(rel, strlen(rel), norm, sizeof(norm), &why) != 0)
 			continue;

@@ -25,6 +25,8 @@ int pp_fw_fetch(const char *cache_dir, const struct pp_fw_file *f, pp_fw_progres
 int pp_fw_hash_fd(int fd, char sha256[65], char sha1[41], uint64_t *size,
 		  pp_fw_progress_fn progress, void *arg, const char *what);
 
+/* Does one of these install records (JSON array) list the relative path? */
+bool pp_fw_records_list(json_t *records, const char *rel);
 /* rm -rf without following symlinks. */
 void pp_fw_rmtree(const char *path);
 

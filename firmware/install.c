@@ -787,13 +787,13 @@ static int collect(struct job *j, int dirfd, const char *prefix, struct outlist 
 	return rc;
 }
 
-/* Does another install record list this path? */
-static bool owned_elsewhere(json_t *owners, const char *rel)
+/* Does one of these install records list this path? */
+bool pp_fw_records_list(json_t *records, const char *rel)
 {
 	size_t i, k;
 	json_t *rec, *f;
 
-	json_array_foreach(owners, i, rec) {
+	json_array_foreach(records, i, rec) {
 		json_array_foreach(json_object_get(rec, "files"), k, f) {
 			const char *p = json_string_value(json_object_get(f, "path"));
 
@@ -846,13 +846,13 @@ static int check_target(struct job *j, int rootfd, struct outfile *o, json_t *ow
 	if (size != o->size || strcmp(h, strchr(o->sum, ':') + 1)) {
 		pp_err_set(j->err, "'%s' already exists in the root with other content%s: not "
 			   "replaced, nothing installed", o->rel,
-			   owned_elsewhere(owners, o->rel) ? " (installed by another package)" :
+			   pp_fw_records_list(owners, o->rel) ? " (installed by another package)" :
 							     "");
 		return PP_EEXIST;
 	}
 	o->present = true;
 	/* identical: shared with another package, or the administrator's own */
-	o->owned = owned_elsewhere(owners, o->rel);
+	o->owned = pp_fw_records_list(owners, o->rel);
 	return PP_OK;
 }
 
