@@ -6,5 +6,5 @@ set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 [ -f build/build.ninja ] || meson setup build >/dev/null
-meson compile -C build >/tmp/phoneprov-build.log 2>&1 || { cat /tmp/phoneprov-build.log >&2; exit 1; }
+meson compile -C build >build/meson-logs/compile.log 2>&1 || { cat build/meson-logs/compile.log >&2; exit 1; }
 exec build/phoneprovd -c phoneprov.yml "$@"
