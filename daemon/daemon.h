@@ -7,65 +7,77 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include "common.h"
-#include "config.h"
+#include "lib/common.h"
+#include "daemon/config/config.h"
+
+#include "daemon/plugin/snapshot.h"
+#include "daemon/provision/provision.h"
 
 struct pp_store;
-struct pp_registry;
-
-/* An immutable view of configuration + plugins. SIGHUP builds a new one and
- * swaps it in; the old one is freed when its last user releases it. */
-struct pp_snapshot {
-	struct pp_config *cfg;
-	struct pp_registry *reg; /* may be NULL until the plugin registry loads */
-	atomic_int refs;
-	uint64_t generation;
-};
+struct pp_sockact;
 
 struct pp_daemon {
 	struct pp_store *store;
-	pthread_mutex_t snap_lock;
-	struct pp_snapshot *snap;
+	struct pp_snaps snaps;   /* configuration + plugin registry */
+	struct pp_prov *prov;    /* every device change goes through it */
 	atomic_bool running;     /* false once a stop was asked */
 	int tftp_rootfd;         /* O_PATH|O_DIRECTORY fds of the static roots */
 	int http_rootfd;
 	int render_dirfd;        /* <data_dir>/tftpboot: rendered files on disk */
-	void *ban;               /* unknown-MAC brute-force limiter (registry module) */
+	struct pp_sockact *sockact; /* sockets systemd bound for us (phoneprovd), or NULL */
+	bool snaps_ready;
 };
 
-/* Take / drop a reference on the current snapshot (never NULL after start). */
-struct pp_snapshot *pp_daemon_acquire(struct pp_daemon *d);
-void pp_snapshot_release(struct pp_snapshot *s);
-/* Install a new snapshot (takes ownership). */
-void pp_daemon_swap(struct pp_daemon *d, struct pp_snapshot *s);
+/* Take / drop a reference on the current snapshot (never NULL after init). */
+static inline struct pp_snapshot *pp_daemon_acquire(struct pp_daemon *d)
+{
+	return pp_snaps_acquire(&d->snaps);
+}
+
+/* pp_daemon_init flags */
+#define PP_DAEMON_THREADED 1u /* retired snapshots are freed by the main thread
+				 (pp_snaps_reap), never by a serving thread */
+
+#define PP_DAEMON_DEFER_HOOKS 2u /* load the plugins' C hooks later, with
+				    pp_daemon_load_hooks */
 
 /* Create the data folders, open the store and the root fds, load the plugin
- * registry (logging problems) into a first snapshot. cfg is taken over. */
-int pp_daemon_init(struct pp_daemon *d, struct pp_config *cfg, struct pp_err *err);
+ * registry into a first snapshot, create the provisioning module. cfg is
+ * taken over (also on failure). On failure pp_daemon_fini cleans up. */
+int pp_daemon_init(struct pp_daemon *d, struct pp_config *cfg, unsigned flags,
+		   struct pp_err *err);
+/* Load the plugins' C hooks (dlopen + init) into the registry of the first
+ * snapshot. phoneprovd calls it after binding its sockets and dropping its
+ * privileges, before any thread serves: no plugin module is ever loaded with
+ * a capability held, and no thread sees the registry change. */
+int pp_daemon_load_hooks(struct pp_daemon *d, struct pp_err *err);
 void pp_daemon_fini(struct pp_daemon *d);
 
-/* Listener threads. Each *_start binds its sockets synchronously (so that a
- * bind error is reported before READY=1) and then runs its own thread(s).
- * *_stop asks the thread to finish, aborts what is in flight, joins, frees.
- * A module that is switched off by config returns PP_OK with *out = NULL. */
+/* Listeners. Each *_start binds its sockets (the privileged step, so that a
+ * bind error is reported before READY=1 and capabilities can be dropped
+ * right after); *_run starts serving on its own thread(s); *_stop asks the
+ * threads to finish, aborts what is in flight, joins, frees (also when it
+ * never ran). A module switched off by config returns PP_OK, *out = NULL. */
 struct pp_tftp;
 int pp_tftp_start(struct pp_daemon *d, struct pp_tftp **out, struct pp_err *err);
+int pp_tftp_run(struct pp_tftp *t, struct pp_err *err);
 void pp_tftp_stop(struct pp_tftp *t);
 
 struct pp_http;
 int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err);
+int pp_http_run(struct pp_http *h, struct pp_err *err);
 void pp_http_stop(struct pp_http *h);
 
 struct pp_api;
 int pp_api_start(struct pp_daemon *d, struct pp_api **out, struct pp_err *err);
+int pp_api_run(struct pp_api *a, struct pp_err *err);
 void pp_api_stop(struct pp_api *a);
-
-struct pp_sniffer;
-int pp_sniffer_start(struct pp_daemon *d, struct pp_sniffer **out, struct pp_err *err);
-void pp_sniffer_stop(struct pp_sniffer *s);
 
 struct pp_jobs; /* plugin jobs and call-record monitors */
 int pp_jobs_start(struct pp_daemon *d, struct pp_jobs **out, struct pp_err *err);
 void pp_jobs_stop(struct pp_jobs *j);
+/* A new snapshot was installed (SIGHUP): the jobs thread takes it now, and
+ * the call-record monitors follow it (started, stopped, restarted). */
+void pp_jobs_kick(struct pp_jobs *j);
 
 #endif

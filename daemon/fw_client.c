@@ -1,14 +1,16 @@
-/* firmware.h for phoneprovd: every operation runs in a child process,
- * `phoneprov -c CFG firmware --worker ...` (firmware/cli_firmware.c), so the
+/* Firmware operations of phoneprovd: every operation runs in a child process,
+ * `phoneprov-firmware-worker -c CFG firmware --worker ...` (cli/fw_worker_main.c
+ * running cli/cli_firmware.c), so the
  * daemon neither links libcurl/libarchive (and the OpenSSL, krb5, LDAP, libxml2,
  * ICU pages they pull in) nor parses downloaded archives in its own address
  * space. The worker loads the configuration file and the plugin registry itself,
  * prints one JSON object {"rc", "error", "result"} on stdout and logs on the
- * inherited stderr. The `reg` argument is unused here. */
+ * inherited stderr. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,14 +18,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../firmware/firmware.h"
-#include "log.h"
+#include "fw_client.h"
+#include "pp_paths.h"
+#include "lib/log.h"
 
 extern char **environ;
 
 #define WORKER_MAX_OUT (16u << 20) /* more than any answer; a runaway child is cut */
 
-/* PHONEPROV_CLI, else `phoneprov` next to this executable. */
+/* The program to run: $PHONEPROV_CLI (a `phoneprov` CLI or the worker),
+ * else phoneprov-firmware-worker next to this executable (a build tree),
+ * else the installed worker (PP_FW_WORKER, libexec, from the build's
+ * paths). Both take `-c CFG firmware --worker ...`. */
 static int cli_path(char *out, size_t n, struct pp_err *err)
 {
 	const char *env = getenv("PHONEPROV_CLI");
@@ -49,15 +55,16 @@ static int cli_path(char *out, size_t n, struct pp_err *err)
 			slash[1] = '\0';
 		else
 			self[0] = '\0';
-		if ((size_t)snprintf(out, n, "%sphoneprov", self) >= n) {
-			pp_err_set(err, "firmware worker: path of the phoneprov CLI is too long");
+		if ((size_t)snprintf(out, n, "%sphoneprov-firmware-worker", self) >= n) {
+			pp_err_set(err, "firmware worker: path of the worker is too long");
 			return PP_EIO;
 		}
+		if (access(out, X_OK) != 0)
+			snprintf(out, n, "%s", PP_FW_WORKER);
 	}
 	if (access(out, X_OK) != 0) {
-		pp_err_set(err, "firmware worker: cannot run the phoneprov CLI %s: %s "
-			   "(install it next to phoneprovd or set PHONEPROV_CLI)", out,
-			   strerror(errno));
+		pp_err_set(err, "firmware worker: cannot run %s: %s (install "
+			   "phoneprov-firmware-worker or set PHONEPROV_CLI)", out, strerror(errno));
 		return PP_EIO;
 	}
 	return PP_OK;
@@ -207,7 +214,7 @@ static int parse_answer(const struct pp_buf *b, json_t **out, struct pp_err *err
 
 /* args: subcommand and its operands (at most 3), NULL-terminated. */
 static int run_worker(const struct pp_config *cfg, const char *const *args, json_t **out,
-		      struct pp_err *err)
+		      struct pp_fwc_child *child, struct pp_err *err)
 {
 	char cli[PATH_MAX];
 	char *argv[12];
@@ -239,8 +246,20 @@ static int run_worker(const struct pp_config *cfg, const char *const *args, json
 		return rc;
 	}
 	pp_log(PP_LOG_DEBUG, "firmware.worker", "pid=%d op=%s", (int)pid, args[0]);
+	if (child) {
+		pthread_mutex_lock(&child->lock);
+		child->pid = pid;
+		pthread_mutex_unlock(&child->lock);
+	}
 	rc = read_all(p[0], &b, pid, err);
 	close(p[0]);
+	if (child) {
+		/* cleared before the reap: pp_fwc_child_kill never signals a
+		 * pid that waitpid may have handed back to the system */
+		pthread_mutex_lock(&child->lock);
+		child->pid = 0;
+		pthread_mutex_unlock(&child->lock);
+	}
 	rc = reap(pid, cli, rc, err);
 	if (rc == PP_OK)
 		rc = parse_answer(&b, out, err);
@@ -248,40 +267,49 @@ static int run_worker(const struct pp_config *cfg, const char *const *args, json
 	return rc;
 }
 
-int pp_fw_list(const struct pp_config *cfg, const struct pp_registry *reg, const char *plugin,
-	       json_t **out, struct pp_err *err)
+int pp_fwc_list(const struct pp_config *cfg, const char *plugin, json_t **out,
+		struct pp_err *err)
 {
 	const char *args[] = { "list", plugin, NULL };
 
-	(void)reg;
-	return run_worker(cfg, args, out, err);
+	return run_worker(cfg, args, out, NULL, err);
 }
 
-int pp_fw_install(const struct pp_config *cfg, const struct pp_registry *reg, const char *plugin,
-		  const char *pkg, pp_fw_progress_fn progress, void *arg, struct pp_err *err)
+int pp_fwc_install(const struct pp_config *cfg, const char *plugin, const char *pkg,
+		   struct pp_err *err)
 {
 	const char *args[] = { "install", plugin, pkg, NULL };
 
-	(void)reg;
-	(void)progress; /* no progress from the worker: the API answers when done */
-	(void)arg;
-	return run_worker(cfg, args, NULL, err);
+	return run_worker(cfg, args, NULL, NULL, err);
 }
 
-int pp_fw_uninstall(const struct pp_config *cfg, const struct pp_registry *reg,
-		    const char *plugin, const char *pkg, struct pp_err *err)
+int pp_fwc_uninstall(const struct pp_config *cfg, const char *plugin, const char *pkg,
+		     struct pp_err *err)
 {
 	const char *args[] = { "uninstall", plugin, pkg, NULL };
 
-	(void)reg;
-	return run_worker(cfg, args, NULL, err);
+	return run_worker(cfg, args, NULL, NULL, err);
 }
 
-int pp_fw_verify(const struct pp_config *cfg, const struct pp_registry *reg, json_t **out,
-		 struct pp_err *err)
+int pp_fwc_package_op(const struct pp_config *cfg, bool install, const char *plugin,
+		      const char *pkg, struct pp_fwc_child *child, struct pp_err *err)
+{
+	const char *args[] = { install ? "install" : "uninstall", plugin, pkg, NULL };
+
+	return run_worker(cfg, args, NULL, child, err);
+}
+
+void pp_fwc_child_kill(struct pp_fwc_child *child, int sig)
+{
+	pthread_mutex_lock(&child->lock);
+	if (child->pid > 0)
+		kill(child->pid, sig);
+	pthread_mutex_unlock(&child->lock);
+}
+
+int pp_fwc_verify(const struct pp_config *cfg, json_t **out, struct pp_err *err)
 {
 	const char *args[] = { "verify", NULL };
 
-	(void)reg;
-	return run_worker(cfg, args, out, err);
+	return run_worker(cfg, args, out, NULL, err);
 }

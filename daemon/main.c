@@ -3,6 +3,7 @@
  * thread (SIGTERM/SIGINT stop, SIGHUP reloads configuration and plugins). */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -15,11 +16,15 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "log.h"
-#include "registry/registry.h"
+#include "lib/log.h"
+#include "daemon/plugin/plugin.h"
+#include "dhcp/dhcp.h"
+#include "privs.h"
+#include "sockact.h"
+#include "pp_paths.h"
 
 #ifndef PP_VERSION
-#define PP_VERSION "0.1.0"
+#error "PP_VERSION comes from meson.build (project version)"
 #endif
 
 struct modules {
@@ -36,14 +41,17 @@ static void usage(FILE *f)
 	      "Provisioning server for VoIP phones: TFTP and HTTP file servers, DHCP sniffer,\n"
 	      "plugins with templates, REST API.\n"
 	      "\n"
-	      "  -c, --config FILE  configuration file (default: ./phoneprov.yml)\n"
+	      "  -c, --config FILE  configuration file (default: $PHONEPROV_CONFIG, else\n"
+	      "                     ./phoneprov.yml when present, else " PP_CONFIG_FILE ")\n"
 	      "      --check        validate the configuration and the plugins, then exit\n"
 	      "                     (0 valid, 1 invalid: FILE:LINE:COL: what is wrong)\n"
 	      "  -h, --help         show this help\n"
 	      "  -V, --version      show the version\n"
 	      "\n"
 	      "Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads configuration and plugins.\n"
-	      "With $NOTIFY_SOCKET set, READY=1 is sent once every listener is bound.\n",
+	      "With $NOTIFY_SOCKET set, READY=1 is sent once every listener is bound.\n"
+	      "Sockets passed by systemd ($LISTEN_FDS) serve the listen address they are\n"
+	      "bound to. See phoneprovd(8).\n",
 	      f);
 }
 
@@ -75,12 +83,15 @@ static void notify(const char *msg)
 	close(fd);
 }
 
-static void stop_modules(struct modules *m)
+static void stop_modules(struct pp_daemon *d, struct modules *m)
 {
 	if (m->jobs)
 		pp_jobs_stop(m->jobs);
 	if (m->sniffer)
 		pp_sniffer_stop(m->sniffer);
+	/* finish the queued device changes while the services that parked
+	 * requests for them are still there to answer */
+	pp_prov_stop(d->prov);
 	if (m->api)
 		pp_api_stop(m->api);
 	if (m->http)
@@ -90,25 +101,44 @@ static void stop_modules(struct modules *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* Start-up order is the security model (STYLE §7): bind every socket and
+ * open the capture (the only steps that need a capability), drop every
+ * privilege, load the plugins' C hooks, then serve. */
 static int start_modules(struct pp_daemon *d, struct modules *m, struct pp_err *err)
 {
+	struct pp_snapshot *s;
+	int rc;
+
 	memset(m, 0, sizeof(*m));
 	if (pp_tftp_start(d, &m->tftp, err) != PP_OK ||
 	    pp_http_start(d, &m->http, err) != PP_OK ||
 	    pp_api_start(d, &m->api, err) != PP_OK ||
-	    pp_sniffer_start(d, &m->sniffer, err) != PP_OK ||
-	    pp_jobs_start(d, &m->jobs, err) != PP_OK) {
-		stop_modules(m);
-		return PP_ERR;
-	}
+	    pp_sniffer_start(&d->snaps, d->prov, &m->sniffer, err) != PP_OK)
+		goto fail;
+	s = pp_daemon_acquire(d);
+	rc = pp_privs_drop(s->cfg, err);
+	pp_snapshot_release(s);
+	if (rc != PP_OK || pp_daemon_load_hooks(d, err) != PP_OK)
+		goto fail;
+	/* the mirror of rendered files repaired, stale renders queued */
+	pp_prov_resync(d->prov, NULL);
+	if ((m->tftp && pp_tftp_run(m->tftp, err) != PP_OK) ||
+	    (m->http && pp_http_run(m->http, err) != PP_OK) ||
+	    (m->api && pp_api_run(m->api, err) != PP_OK) ||
+	    (m->sniffer && pp_sniffer_run(m->sniffer, err) != PP_OK) ||
+	    pp_jobs_start(d, &m->jobs, err) != PP_OK)
+		goto fail;
 	return PP_OK;
+fail:
+	stop_modules(d, m);
+	return PP_ERR;
 }
 
 static int check_only(const char *path)
 {
 	struct pp_config *cfg;
 	struct pp_registry *reg = NULL;
-	struct pp_err err = { "" };
+	struct pp_err err = { 0 };
 
 	if (pp_config_load(path, &cfg, &err) != PP_OK) {
 		fprintf(stderr, "%s\n", err.msg);
@@ -136,6 +166,9 @@ static void log_config(const struct pp_config *c)
 	       pp_q(q, sizeof(q), c->path), c->data_dir, pp_log_level_name(c->log_level),
 	       c->tftp.max_blksize, c->tftp.max_windowsize, c->tftp.timeout_ms, c->tftp.retries,
 	       c->autoprov, c->plugins.all ? "all" : "list");
+	if (c->general_warn[0])
+		pp_log(PP_LOG_WARN, "config.no_public_url", "message=%s",
+		       pp_q(q, sizeof(q), c->general_warn));
 }
 
 static void warn_restart(const char *what, const char *old, const char *now)
@@ -148,15 +181,20 @@ static void warn_restart(const char *what, const char *old, const char *now)
 	       pp_q(a, sizeof(a), old), pp_q(b, sizeof(b), now));
 }
 
-static void reload(struct pp_daemon *d)
+static void reload(struct pp_daemon *d, struct modules *m)
 {
 	struct pp_snapshot *cur = pp_daemon_acquire(d), *s;
 	struct pp_config *cfg = NULL;
 	struct pp_registry *reg = NULL;
-	struct pp_err err = { "" };
-	char q[600];
+	struct pp_err err = { 0 };
+	char q[600], msg[96];
+	bool general_changed;
 
-	notify("RELOADING=1");
+	/* sd_notify(3): RELOADING=1 with the CLOCK_MONOTONIC time the reload
+	 * started, in microseconds (systemd 253 and later want it) */
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)(pp_mono_ns() / 1000));
+	notify(msg);
 	if (pp_config_load(cur->cfg->path, &cfg, &err) != PP_OK ||
 	    pp_registry_load(cfg, &reg, &err) != PP_OK) {
 		pp_log(PP_LOG_ERROR, "reload.failed", "error=%s keeping=%llu",
@@ -176,8 +214,11 @@ static void reload(struct pp_daemon *d)
 		     cfg->dhcp_sniffer.interface);
 	warn_restart("dhcp_sniffer.pcap_file", cur->cfg->dhcp_sniffer.pcap_file,
 		     cfg->dhcp_sniffer.pcap_file);
+	/* new general settings (provisioning.public_url...): every device's
+	 * effective config changed, re-render them now */
+	general_changed = !json_equal(cur->cfg->general, cfg->general);
 	pp_snapshot_release(cur);
-	s = calloc(1, sizeof(*s));
+	s = pp_snapshot_new(cfg, reg);
 	if (!s) {
 		pp_registry_free(reg);
 		pp_config_free(cfg);
@@ -185,11 +226,15 @@ static void reload(struct pp_daemon *d)
 		notify("READY=1");
 		return;
 	}
-	s->cfg = cfg;
-	s->reg = reg;
 	pp_log_set_level(cfg->log_level);
 	log_config(cfg);
-	pp_daemon_swap(d, s);
+	pp_snaps_swap(&d->snaps, s);
+	pp_jobs_kick(m->jobs);
+	/* the previous registry is freed (plugins' fini) here, on this thread,
+	 * once the last request using it is done: see snapshot.h */
+	pp_snaps_reap(&d->snaps);
+	if (general_changed)
+		pp_prov_resync(d->prov, NULL);
 	pp_log(PP_LOG_INFO, "reload.done", "generation=%llu log_level=%s plugins=%zu",
 	       (unsigned long long)s->generation, pp_log_level_name(cfg->log_level),
 	       reg ? pp_registry_count(reg) : (size_t)0);
@@ -210,8 +255,9 @@ static int run(const char *path)
 {
 	struct pp_config *cfg;
 	struct pp_daemon d;
+	struct pp_sockact sa;
 	struct modules m;
-	struct pp_err err = { "" };
+	struct pp_err err = { 0 };
 	sigset_t set;
 	int sfd;
 	uint64_t t0 = pp_mono_ns();
@@ -228,6 +274,7 @@ static int run(const char *path)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	pp_sockact_init(&sa);
 	if (pp_config_load(path, &cfg, &err) != PP_OK) {
 		fprintf(stderr, "%s\n", err.msg);
 		close(sfd);
@@ -237,18 +284,21 @@ static int run(const char *path)
 	pp_log(PP_LOG_INFO, "start", "version=%s config=%s pid=%d", PP_VERSION,
 	       pp_q(q1, sizeof(q1), cfg->path), (int)getpid());
 	log_config(cfg);
-	if (pp_daemon_init(&d, cfg, &err) != PP_OK) {
+	if (pp_daemon_init(&d, cfg, PP_DAEMON_THREADED | PP_DAEMON_DEFER_HOOKS, &err) != PP_OK) {
 		fprintf(stderr, "phoneprovd: %s\n", err.msg);
 		pp_daemon_fini(&d);
 		close(sfd);
 		return 1;
 	}
+	d.sockact = &sa;
 	if (start_modules(&d, &m, &err) != PP_OK) {
 		fprintf(stderr, "phoneprovd: %s\n", err.msg);
 		pp_daemon_fini(&d);
 		close(sfd);
 		return 1;
 	}
+	pp_sockact_close_unused(&sa);
+	d.sockact = NULL;
 	{
 		struct pp_snapshot *s = pp_daemon_acquire(&d);
 		char st[512];
@@ -266,9 +316,22 @@ static int run(const char *path)
 		notify(st);
 	}
 	for (;;) {
+		struct pollfd pf[2] = { { .fd = sfd, .events = POLLIN },
+					{ .fd = pp_snaps_fd(&d.snaps), .events = POLLIN } };
 		struct signalfd_siginfo si;
-		ssize_t n = read(sfd, &si, sizeof(si));
+		ssize_t n;
 
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			pp_log(PP_LOG_ERROR, "signal.failed", "errno=%d", errno);
+			break;
+		}
+		if (pf[1].revents & POLLIN)
+			pp_snaps_reap(&d.snaps);
+		if (!(pf[0].revents & POLLIN))
+			continue;
+		n = read(sfd, &si, sizeof(si));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n != (ssize_t)sizeof(si)) {
@@ -277,7 +340,7 @@ static int run(const char *path)
 		}
 		if (si.ssi_signo == SIGHUP) {
 			pp_log(PP_LOG_INFO, "reload", "signal=HUP");
-			reload(&d);
+			reload(&d, &m);
 			continue;
 		}
 		pp_log(PP_LOG_INFO, "stopping", "signal=%s", sig_name((int)si.ssi_signo));
@@ -285,7 +348,7 @@ static int run(const char *path)
 	}
 	notify("STOPPING=1");
 	atomic_store(&d.running, false);
-	stop_modules(&m);
+	stop_modules(&d, &m);
 	pp_daemon_fini(&d);
 	close(sfd);
 	pp_log(PP_LOG_INFO, "stopped", "uptime_ms=%.0f", (double)(pp_mono_ns() - t0) / 1e6);
@@ -301,7 +364,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = "phoneprov.yml";
+	const char *path = NULL;
 	bool check = false;
 	int o;
 
@@ -329,5 +392,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!path)
+		path = pp_config_default_path();
 	return check ? check_only(path) : run(path);
 }

@@ -73,7 +73,8 @@ static inline int is_zero4(const uint8_t *p)
 
 /* Append option bytes as text (RFC 3396 concatenation of split options):
  * trailing NULs dropped, other control and non-ASCII bytes become '?', so
- * the value is safe for logs and JSON. Truncated to the field. */
+ * the value is safe for logs and JSON. Truncated to the field. (Option 60
+ * is kept as sent instead: put_raw, vci_text.) */
 static void put_text(char *dst, size_t cap, const uint8_t *p, size_t n)
 {
 	size_t len = strlen(dst);
@@ -86,6 +87,42 @@ static void put_text(char *dst, size_t cap, const uint8_t *p, size_t n)
 		dst[len++] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
 	}
 	dst[len] = '\0';
+}
+
+/* Append option bytes as sent (RFC 3396 concatenation), cut at the field. */
+static void put_raw(uint8_t *dst, size_t cap, size_t *len, const uint8_t *p, size_t n)
+{
+	if (n > cap - *len)
+		n = cap - *len;
+	memcpy(dst + *len, p, n);
+	*len += n;
+}
+
+/* Option 60 as text: one trailing NUL (a C string's terminator) dropped,
+ * printable ASCII kept, '\' doubled, other bytes as \xNN. */
+static void vci_text(char *dst, size_t cap, const uint8_t *p, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (n && p[n - 1] == 0)
+		n--;
+	for (size_t i = 0; i < n && o + 5 < cap; i++) {
+		uint8_t c = p[i];
+
+		if (c == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = '\\';
+		} else if (c >= 0x20 && c < 0x7f) {
+			dst[o++] = (char)c;
+		} else {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hx[c >> 4];
+			dst[o++] = hx[c & 15];
+		}
+	}
+	dst[o] = '\0';
 }
 
 static void put_hex(char *dst, size_t cap, const uint8_t *p, size_t n)
@@ -209,7 +246,8 @@ static int parse_options(const uint8_t *p, size_t n, int main_area, struct opt_s
 		case 60:
 			if (l == 0)
 				return PP_EINVAL;
-			put_text(out->vendor_class, sizeof(out->vendor_class), v, l);
+			put_raw(out->vendor_class_raw, sizeof(out->vendor_class_raw),
+				&out->vendor_class_len, v, l);
 			break;
 		case 12:
 			if (l == 0)
@@ -278,11 +316,12 @@ static int parse_bootp(const uint8_t *p, size_t len, struct pp_dhcp_facts *out)
 		if (rc != PP_OK)
 			return rc;
 	}
+	vci_text(out->vendor_class, sizeof(out->vendor_class), out->vendor_class_raw,
+		 out->vendor_class_len);
 	if (htype == 1 && hlen == 6) {
-		const uint8_t *m = p + 28;
-
-		if (m[0] | m[1] | m[2] | m[3] | m[4] | m[5])
-			pp_dhcp_fmt_mac(m, out->mac);
+		pp_dhcp_fmt_mac(p + 28, out->mac);
+		if (!pp_mac_is_device(out->mac))
+			out->mac[0] = '\0'; /* all-zero or broadcast chaddr: keys no device */
 	}
 	if (out->msg_type == 5 && !is_zero4(p + 16)) {
 		fmt_ip4(p + 16, out->ip);

@@ -5,8 +5,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "../daemon/common.h"
-#include "../daemon/pipeline.h"
+#include "lib/common.h"
+#include "daemon/provision/provision.h"
+#include "daemon/plugin/snapshot.h"
 
 struct pp_registry;
 
@@ -33,6 +34,16 @@ const char *pp_dhcp_msg_name(int type);
 void pp_dhcp_fmt_mac(const uint8_t m[6], char out[18]);
 /* Log f as one debug line of the given event (mac, ip, vci, ...). */
 void pp_dhcp_log_facts(const struct pp_dhcp_facts *f, const char *event);
+
+/* The sniffer (live interface or capture file from the snapshot's
+ * dhcp_sniffer settings) feeding every DHCP packet to prov. _start opens the
+ * capture (the step that needs CAP_NET_RAW), _run starts its thread.
+ * Switched off by config: PP_OK with *out = NULL. */
+struct pp_sniffer;
+int pp_sniffer_start(struct pp_snaps *snaps, struct pp_prov *prov, struct pp_sniffer **out,
+		     struct pp_err *err);
+int pp_sniffer_run(struct pp_sniffer *x, struct pp_err *err);
+void pp_sniffer_stop(struct pp_sniffer *s);
 
 enum pp_dhcpd_format { PP_DHCPD_ISC = 0, PP_DHCPD_KEA = 1 };
 /* Generate dhcpd configuration for the registry's dhcp classes. */

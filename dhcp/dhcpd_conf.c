@@ -1,7 +1,19 @@
-/* dhcpd configuration generated from the enabled plugins' `dhcp:` classes:
- * ISC dhcpd (classes matching an option-60 prefix + pool lines) or Kea
- * DHCPv4 (client-classes JSON). Output is deterministic: classes sorted by
- * name, then plugin. See docs/dhcp.md. */
+/* dhcpd configuration generated from the enabled plugins' `dhcp:` (see
+ * docs/dhcp.md), in the shape provd sites run:
+ *
+ * - ISC dhcpd: per family a `group` setting what the phones get (option 66,
+ *   option 160, a boot file, vendor options such as Aastra's option 43)
+ *   around one class per option-60 prefix (per model where the plugin knows
+ *   the model's prefix), each logging "[<mac>] BOOT <Vendor> <Model>"; MAC
+ *   prefix (OUI) subclasses of one spawning class for phones that send no
+ *   option 60; the pool's `allow members of` list.
+ * - Kea DHCPv4: the same classes as client-classes with their option-data,
+ *   and a class any phone is a member of, to restrict a pool to.
+ *
+ * A phone whose option 60 starts with two prefixes (digium / digium_D40)
+ * belongs to the longer one only: each class excludes the longer prefixes
+ * that extend its own. Output is deterministic: plugins in registry order,
+ * classes in plugin.yml order. */
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -9,20 +21,25 @@
 #include <stdlib.h>
 #include <jansson.h>
 #include "dhcp.h"
-#include "../daemon/config.h"
-#include "../daemon/registry/registry.h"
+#include "daemon/config/config.h"
+#include "daemon/plugin/plugin.h"
 
 /* Option carrying the provisioning URL besides option 66 (Polycom reads 160
  * first; other phones ignore it). */
 #define URL_OPT_CODE 160
 #define URL_OPT_NAME "pp-provisioning-url"
 #define ALL_CLASS "phoneprov-phones"
+#define OUI_CLASS "phoneprov-oui"
 
 struct cls {
-	const char *plugin;
+	const struct pp_plugin *p;
 	const struct pp_dhcp_class *c;
-	char *boot_file; /* variables expanded, NULL when none */
+	char *boot_file;   /* variables expanded, NULL when none */
 	char *boot_url;
+	char **vvals;      /* vendor option values expanded (NULL = not sent) */
+	size_t group;      /* index of its group (same plugin, same settings) */
+	size_t *longer;    /* option-60 classes whose prefix extends this one */
+	size_t n_longer;
 };
 
 struct ctx {
@@ -32,6 +49,12 @@ struct ctx {
 	const char *note;   /* where the addresses came from, for the header */
 	struct cls *v;
 	size_t n;
+	size_t n_groups;
+	const struct pp_plugin **vend; /* plugins with vendor options */
+	size_t n_vend;
+	size_t n_vci, n_oui; /* classes of each kind */
+	size_t n_ouis;       /* MAC prefixes (subclasses) */
+	bool any_url;
 };
 
 static int is_ipv4(const char *s)
@@ -161,60 +184,88 @@ static int check_text(const char *s, const char *what, const char *plugin, struc
 	return PP_OK;
 }
 
-static int cls_cmp(const void *a, const void *b)
-{
-	const struct cls *x = a, *y = b;
-	int r = strcmp(x->c->name, y->c->name);
-
-	return r ? r : strcmp(x->plugin, y->plugin);
-}
-
-static void free_classes(struct ctx *x)
+static void free_ctx(struct ctx *x)
 {
 	for (size_t i = 0; i < x->n; i++) {
 		free(x->v[i].boot_file);
 		free(x->v[i].boot_url);
+		free(x->v[i].longer);
+		for (size_t k = 0; x->v[i].vvals && k < x->v[i].p->dhcp_vendor->n_opts; k++)
+			free(x->v[i].vvals[k]);
+		free(x->v[i].vvals);
 	}
 	free(x->v);
-	x->v = NULL;
-	x->n = 0;
+	free(x->vend);
+	memset(x, 0, sizeof(*x));
+}
+
+static bool same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Same settings: the same URL, boot file and vendor option values. */
+static bool same_settings(const struct cls *a, const struct cls *b)
+{
+	if (!same(a->boot_url, b->boot_url) || !same(a->boot_file, b->boot_file))
+		return false;
+	for (size_t k = 0; a->vvals && k < a->p->dhcp_vendor->n_opts; k++)
+		if (!same(a->vvals[k], b->vvals[k]))
+			return false;
+	return true;
+}
+
+/* Does the class send a vendor option? */
+static bool any_vendor(const struct cls *e)
+{
+	for (size_t k = 0; e->vvals && k < e->p->dhcp_vendor->n_opts; k++)
+		if (e->vvals[k])
+			return true;
+	return false;
+}
+
+/* Does class a's option-60 prefix start class b's (and is shorter)? */
+static bool extends(const struct pp_dhcp_class *a, const struct pp_dhcp_class *b)
+{
+	return a->vci_prefix && b->vci_prefix && b->vci_len > a->vci_len &&
+	       memcmp(a->vci_prefix, b->vci_prefix, a->vci_len) == 0;
 }
 
 static int collect(struct ctx *x, const struct pp_registry *reg, struct pp_err *err)
 {
-	size_t np = reg ? pp_registry_count(reg) : 0, total = 0, k = 0;
+	size_t np = reg ? pp_registry_count(reg) : 0, total = 0;
 
 	for (size_t i = 0; i < np; i++)
 		total += pp_registry_at(reg, i)->n_dhcp;
 	x->v = calloc(total ? total : 1, sizeof(*x->v));
-	if (!x->v) {
+	x->vend = calloc(np ? np : 1, sizeof(*x->vend));
+	if (!x->v || !x->vend) {
 		pp_err_set(err, "out of memory");
 		return PP_ENOMEM;
 	}
 	for (size_t i = 0; i < np; i++) {
 		const struct pp_plugin *p = pp_registry_at(reg, i);
+		const struct pp_dhcp_vendor *vo = p->dhcp_vendor;
+		size_t first = x->n;
 
+		if (vo && p->n_dhcp)
+			x->vend[x->n_vend++] = p;
 		for (size_t j = 0; j < p->n_dhcp; j++) {
 			const struct pp_dhcp_class *c = &p->dhcp[j];
-			struct cls *e = &x->v[k];
+			struct cls *e = &x->v[x->n];
 			char where[256];
 			int rc;
 
-			if (!c->name || !*c->name || !c->vci_prefix || !*c->vci_prefix)
+			if (!c->name || (!c->vci_prefix && !c->n_ouis))
 				continue;
-			if (strlen(c->vci_prefix) > 255) {
-				pp_err_set(err, "plugin %s: dhcp class %s: vci_prefix longer than 255",
-					   p->name, c->name);
-				return PP_EINVAL;
-			}
 			if (check_text(c->name, c->name, p->name, err) ||
-			    check_text(c->vci_prefix, c->name, p->name, err) ||
+			    (!c->vci_hex && check_text(c->vci_prefix, c->name, p->name, err)) ||
 			    check_text(c->boot_file, c->name, p->name, err) ||
 			    check_text(c->boot_url, c->name, p->name, err))
 				return PP_EINVAL;
-			e->plugin = p->name;
+			e->p = p;
 			e->c = c;
-			x->n = ++k;
+			x->n++;
 			snprintf(where, sizeof(where), "plugin %s: dhcp class %s: boot_file", p->name,
 				 c->name);
 			rc = expand(x, c->boot_file, &e->boot_file, err, where);
@@ -225,17 +276,76 @@ static int collect(struct ctx *x, const struct pp_registry *reg, struct pp_err *
 			}
 			if (rc != PP_OK)
 				return rc;
+			if (vo && !(e->vvals = calloc(vo->n_opts, sizeof(char *)))) {
+				pp_err_set(err, "out of memory");
+				return PP_ENOMEM;
+			}
+			for (size_t k = 0; vo && k < vo->n_opts; k++) {
+				snprintf(where, sizeof(where), "plugin %s: dhcp class %s: vendor "
+					 "option %s", p->name, c->name, vo->opts[k].name);
+				if (c->vendor_values && c->vendor_values[k] &&
+				    (rc = expand(x, c->vendor_values[k], &e->vvals[k], err, where)))
+					return rc;
+			}
+			x->any_url |= e->boot_url != NULL;
+			*(c->vci_prefix ? &x->n_vci : &x->n_oui) += 1;
+			x->n_ouis += c->n_ouis;
+			/* its group: the first earlier class of the plugin with its settings */
+			e->group = x->n_groups;
+			for (size_t k = first; k + 1 < x->n; k++)
+				if (same_settings(&x->v[k], e)) {
+					e->group = x->v[k].group;
+					break;
+				}
+			if (e->group == x->n_groups)
+				x->n_groups++;
 		}
 	}
-	qsort(x->v, x->n, sizeof(*x->v), cls_cmp);
-	for (size_t i = 1; i < x->n; i++)
-		if (!strcmp(x->v[i].c->name, x->v[i - 1].c->name)) {
-			pp_err_set(err, "dhcp class %s is defined by plugins %s and %s",
-				   x->v[i].c->name, x->v[i - 1].plugin, x->v[i].plugin);
-			return PP_EINVAL;
+	/* names, option-60 prefixes and OUIs each belong to one class */
+	for (size_t i = 0; i < x->n; i++)
+		for (size_t j = i + 1; j < x->n; j++) {
+			const struct pp_dhcp_class *a = x->v[i].c, *b = x->v[j].c;
+
+			if (!strcmp(a->name, b->name)) {
+				pp_err_set(err, "dhcp class %s is defined by plugins %s and %s", a->name,
+					   x->v[i].p->name, x->v[j].p->name);
+				return PP_EINVAL;
+			}
+			if (a->vci_prefix && b->vci_prefix && a->vci_len == b->vci_len &&
+			    !memcmp(a->vci_prefix, b->vci_prefix, a->vci_len)) {
+				pp_err_set(err, "dhcp classes %s (plugin %s) and %s (plugin %s) match "
+					   "the same option-60 prefix", a->name, x->v[i].p->name,
+					   b->name, x->v[j].p->name);
+				return PP_EINVAL;
+			}
+			for (size_t k = 0; k < a->n_ouis; k++)
+				for (size_t l = 0; l < b->n_ouis; l++)
+					if (!strcmp(a->ouis[k], b->ouis[l])) {
+						pp_err_set(err, "OUI %s is in dhcp classes %s (plugin "
+							   "%s) and %s (plugin %s)", a->ouis[k],
+							   a->name, x->v[i].p->name, b->name,
+							   x->v[j].p->name);
+						return PP_EINVAL;
+					}
 		}
+	/* the longer prefixes each option-60 class leaves to others */
+	for (size_t i = 0; i < x->n; i++) {
+		struct cls *e = &x->v[i];
+
+		for (size_t j = 0; j < x->n; j++) {
+			if (!extends(e->c, x->v[j].c))
+				continue;
+			if (!e->longer && !(e->longer = calloc(x->n, sizeof(size_t)))) {
+				pp_err_set(err, "out of memory");
+				return PP_ENOMEM;
+			}
+			e->longer[e->n_longer++] = j;
+		}
+	}
 	return PP_OK;
 }
+
+/* ---- ISC dhcpd ---------------------------------------------------------- */
 
 /* ISC quoted string. */
 static void isc_q(struct pp_buf *b, const char *s)
@@ -247,6 +357,152 @@ static void isc_q(struct pp_buf *b, const char *s)
 		pp_buf_putc(b, *s);
 	}
 	pp_buf_putc(b, '"');
+}
+
+/* An option-60 prefix as an ISC data constant: quoted text, or colon hex. */
+static void isc_data(struct pp_buf *b, const struct pp_dhcp_class *c)
+{
+	if (!c->vci_hex) {
+		isc_q(b, c->vci_prefix);
+		return;
+	}
+	for (size_t i = 0; i < c->vci_len; i++)
+		pp_buf_printf(b, "%s%02x", i ? ":" : "", (unsigned char)c->vci_prefix[i]);
+}
+
+static void isc_prefix_test(struct pp_buf *b, const struct pp_dhcp_class *c)
+{
+	pp_buf_printf(b, "substring(option vendor-class-identifier, 0, %zu) = ", c->vci_len);
+	isc_data(b, c);
+}
+
+static void isc_match(struct pp_buf *b, const struct ctx *x, const struct cls *e,
+		      const char *pfx)
+{
+	pp_buf_printf(b, "%smatch if ", pfx);
+	isc_prefix_test(b, e->c);
+	if (e->n_longer) {
+		pp_buf_printf(b, "\n%s\tand not (", pfx);
+		for (size_t k = 0; k < e->n_longer; k++) {
+			if (k)
+				pp_buf_printf(b, "\n%s\t     or ", pfx);
+			isc_prefix_test(b, x->v[e->longer[k]].c);
+		}
+		pp_buf_putc(b, ')');
+	}
+	pp_buf_puts(b, ";\n");
+}
+
+/* log(info, "[<mac>] BOOT <what>"): the MAC as ISC prints it (hex bytes
+ * without leading zeros, the hardware type byte left out). */
+static void isc_log(struct pp_buf *b, const char *pfx, const char *what)
+{
+	struct pp_buf t = { 0 };
+
+	pp_buf_printf(&t, "] BOOT %s", what);
+	pp_buf_printf(b, "%slog(info, concat(\"[\", binary-to-ascii(16, 8, \":\", "
+		      "substring(hardware, 1, 6)), ", pfx);
+	isc_q(b, t.data ? t.data : "");
+	pp_buf_puts(b, "));\n");
+	pp_buf_free(&t);
+}
+
+static const char *isc_vtype(const char *t)
+{
+	return !strcmp(t, "boolean") ? "boolean" : !strcmp(t, "uint8") ? "unsigned integer 8" :
+	       !strcmp(t, "uint16") ? "unsigned integer 16" :
+	       !strcmp(t, "uint32") ? "unsigned integer 32" :
+	       !strcmp(t, "ip-address") ? "ip-address" : "text";
+}
+
+/* What a class hands out: boot file, option 66 (+160), vendor options. */
+static void isc_settings(struct pp_buf *b, const struct ctx *x, const struct cls *e,
+			 const char *pfx)
+{
+	if (e->boot_file) {
+		pp_buf_printf(b, "%snext-server %s;\n%sfilename ", pfx, x->tftp_host, pfx);
+		isc_q(b, e->boot_file);
+		pp_buf_puts(b, ";\n");
+	}
+	pp_buf_printf(b, "%soption tftp-server-name ", pfx);
+	isc_q(b, e->boot_url ? e->boot_url : x->tftp_host);
+	pp_buf_puts(b, ";\n");
+	if (e->boot_url) {
+		pp_buf_printf(b, "%soption " URL_OPT_NAME " ", pfx);
+		isc_q(b, e->boot_url);
+		pp_buf_puts(b, ";\n");
+	}
+	if (any_vendor(e)) {
+		const struct pp_dhcp_vendor *vo = e->p->dhcp_vendor;
+
+		pp_buf_printf(b, "%svendor-option-space %s;\n", pfx, vo->space);
+		for (size_t k = 0; k < vo->n_opts; k++) {
+			if (!e->vvals[k])
+				continue;
+			pp_buf_printf(b, "%soption %s.%s ", pfx, vo->space, vo->opts[k].name);
+			if (!strcmp(vo->opts[k].type, "text"))
+				isc_q(b, e->vvals[k]);
+			else
+				pp_buf_puts(b, e->vvals[k]);
+			pp_buf_puts(b, ";\n");
+		}
+	}
+}
+
+static void isc_boot_what(const struct cls *e, char *out, size_t n)
+{
+	if (e->c->model)
+		snprintf(out, n, "%s %s", e->p->vendor, e->c->model);
+	else
+		snprintf(out, n, "%s", e->p->vendor);
+}
+
+static void isc_classes(struct pp_buf *b, const struct ctx *x)
+{
+	for (size_t g = 0; g < x->n_groups; g++) {
+		bool open = false;
+
+		for (size_t i = 0; i < x->n; i++) {
+			const struct cls *e = &x->v[i];
+			char what[200];
+
+			if (e->group != g || !e->c->vci_prefix)
+				continue;
+			if (!open) {
+				pp_buf_printf(b, "# plugin %s (%s)\ngroup {\n", e->p->name,
+					      e->p->vendor);
+				isc_settings(b, x, e, "\t");
+				open = true;
+			}
+			pp_buf_puts(b, "\n\tclass ");
+			isc_q(b, e->c->name);
+			pp_buf_puts(b, " {\n");
+			isc_match(b, x, e, "\t\t");
+			isc_boot_what(e, what, sizeof(what));
+			isc_log(b, "\t\t", what);
+			pp_buf_puts(b, "\t}\n");
+		}
+		if (open)
+			pp_buf_puts(b, "}\n\n");
+	}
+	/* MAC prefixes: subclasses of one spawning class (a subclass cannot sit in
+	 * a group, so each carries its settings); only for phones that send no
+	 * option 60, so an option-60 class is never contradicted */
+	for (size_t i = 0; i < x->n; i++) {
+		const struct cls *e = &x->v[i];
+
+		for (size_t k = 0; k < e->c->n_ouis; k++) {
+			char what[200];
+
+			pp_buf_printf(b, "subclass \"" OUI_CLASS "\" 1:%s {\n", e->c->ouis[k]);
+			pp_buf_printf(b, "\t# plugin %s, class %s\n", e->p->name, e->c->name);
+			pp_buf_puts(b, "\tif not exists vendor-class-identifier {\n");
+			isc_settings(b, x, e, "\t\t");
+			snprintf(what, sizeof(what), "%s OUI %s", e->p->vendor, e->c->ouis[k]);
+			isc_log(b, "\t\t", what);
+			pp_buf_puts(b, "\t}\n}\n\n");
+		}
+	}
 }
 
 struct subnet {
@@ -322,38 +578,17 @@ static int parse_subnet(const struct pp_dhcpd_opts *o, struct subnet *sn, struct
 	return PP_OK;
 }
 
-static void isc_class(struct pp_buf *b, const struct ctx *x, const struct cls *e)
-{
-	pp_buf_puts(b, "class ");
-	isc_q(b, e->c->name);
-	pp_buf_printf(b, " {\n\t# plugin %s\n", e->plugin);
-	pp_buf_printf(b, "\tmatch if substring(option vendor-class-identifier, 0, %zu) = ",
-		      strlen(e->c->vci_prefix));
-	isc_q(b, e->c->vci_prefix);
-	pp_buf_puts(b, ";\n");
-	if (e->boot_file) {
-		pp_buf_printf(b, "\tnext-server %s;\n\tfilename ", x->tftp_host);
-		isc_q(b, e->boot_file);
-		pp_buf_puts(b, ";\n");
-	}
-	pp_buf_puts(b, "\toption tftp-server-name ");
-	isc_q(b, e->boot_url ? e->boot_url : x->tftp_host);
-	pp_buf_puts(b, ";\n");
-	if (e->boot_url) {
-		pp_buf_puts(b, "\toption " URL_OPT_NAME " ");
-		isc_q(b, e->boot_url);
-		pp_buf_puts(b, ";\n");
-	}
-	pp_buf_puts(b, "}\n\n");
-}
-
 static void isc_pool(struct pp_buf *b, const struct ctx *x, const struct subnet *sn,
 		     const char *pfx)
 {
 	char a[INET_ADDRSTRLEN], c[INET_ADDRSTRLEN];
 
 	pp_buf_printf(b, "%spool {\n", pfx);
+	if (x->n_oui)
+		pp_buf_printf(b, "%s\tallow members of \"" OUI_CLASS "\";\n", pfx);
 	for (size_t i = 0; i < x->n; i++) {
+		if (!x->v[i].c->vci_prefix)
+			continue;
 		pp_buf_printf(b, "%s\tallow members of ", pfx);
 		isc_q(b, x->v[i].c->name);
 		pp_buf_puts(b, ";\n");
@@ -365,28 +600,55 @@ static void isc_pool(struct pp_buf *b, const struct ctx *x, const struct subnet 
 	pp_buf_printf(b, "%s}\n", pfx);
 }
 
+/* Groups holding an option-60 class (those the ISC output opens). */
+static size_t vci_groups(const struct ctx *x)
+{
+	size_t n = 0;
+
+	for (size_t g = 0; g < x->n_groups; g++)
+		for (size_t i = 0; i < x->n; i++)
+			if (x->v[i].group == g && x->v[i].c->vci_prefix) {
+				n++;
+				break;
+			}
+	return n;
+}
+
 static int gen_isc(const struct ctx *x, const struct pp_dhcpd_opts *o, struct pp_buf *b,
 		   struct pp_err *err)
 {
 	struct subnet sn;
 	char a[INET_ADDRSTRLEN], c[INET_ADDRSTRLEN];
-	bool any_url = false;
 
 	if (o && o->subnet && parse_subnet(o, &sn, err) != PP_OK)
 		return PP_EINVAL;
 	pp_buf_puts(b, "# ISC dhcpd configuration generated by phoneprov from the enabled plugins'\n"
-		       "# dhcp classes: one class per phone family, matched on the option-60 prefix.\n");
-	pp_buf_printf(b, "# TFTP server %s, HTTP server %s:%u (%s).\n\n", x->tftp_host, x->http_host,
+		       "# dhcp classes: per family a group with what its phones get, one class per\n"
+		       "# option-60 prefix (per model where known) logging \"[<mac>] BOOT <Vendor>\n"
+		       "# <Model>\", and MAC-prefix (OUI) subclasses for phones without option 60.\n");
+	pp_buf_printf(b, "# TFTP server %s, HTTP server %s:%u (%s).\n", x->tftp_host, x->http_host,
 		      x->http_port, x->note);
-	for (size_t i = 0; i < x->n; i++)
-		any_url |= x->v[i].boot_url != NULL;
-	if (any_url)
+	pp_buf_printf(b, "# %zu option-60 classes in %zu groups, %zu MAC prefixes (OUI) in %zu "
+		      "classes.\n\n", x->n_vci, vci_groups(x), x->n_ouis, x->n_oui);
+	if (x->any_url)
 		pp_buf_printf(b, "# provisioning URL option read by some phones (e.g. Polycom) before 66\n"
 			      "option " URL_OPT_NAME " code %d = text;\n\n", URL_OPT_CODE);
+	for (size_t i = 0; i < x->n_vend; i++) {
+		const struct pp_dhcp_vendor *vo = x->vend[i]->dhcp_vendor;
+
+		pp_buf_printf(b, "# vendor options (option 43) of plugin %s\noption space %s;\n",
+			      x->vend[i]->name, vo->space);
+		for (size_t k = 0; k < vo->n_opts; k++)
+			pp_buf_printf(b, "option %s.%s code %u = %s;\n", vo->space, vo->opts[k].name,
+				      vo->opts[k].code, isc_vtype(vo->opts[k].type));
+		pp_buf_putc(b, '\n');
+	}
+	if (x->n_oui)
+		pp_buf_puts(b, "# phones by the first three bytes of their MAC (after the hardware type)\n"
+			       "class \"" OUI_CLASS "\" {\n\tmatch substring(hardware, 0, 4);\n}\n\n");
 	if (!x->n)
 		pp_buf_puts(b, "# (no enabled plugin declares a dhcp class)\n\n");
-	for (size_t i = 0; i < x->n; i++)
-		isc_class(b, x, &x->v[i]);
+	isc_classes(b, x);
 	if (!x->n)
 		return PP_OK;
 	if (!(o && o->subnet)) {
@@ -412,21 +674,35 @@ static int gen_isc(const struct ctx *x, const struct pp_dhcpd_opts *o, struct pp
 	return PP_OK;
 }
 
-/* Kea string literal in an expression: quoted when plain, else hex. */
-static void kea_lit(struct pp_buf *b, const char *s)
+/* ---- Kea ---------------------------------------------------------------- */
+
+/* Kea literal of bytes in an expression: quoted when plain text, else hex. */
+static void kea_lit_n(struct pp_buf *b, const char *s, size_t n)
 {
 	bool plain = true;
 
-	for (const char *p = s; *p; p++)
-		if (*p == '\'' || *p == '\\')
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\'' || s[i] == '\\' || (unsigned char)s[i] < 0x20 ||
+		    (unsigned char)s[i] >= 0x7f)
 			plain = false;
 	if (plain) {
-		pp_buf_printf(b, "'%s'", s);
+		pp_buf_printf(b, "'%.*s'", (int)n, s);
 		return;
 	}
 	pp_buf_puts(b, "0x");
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		pp_buf_printf(b, "%02x", *p);
+	for (size_t i = 0; i < n; i++)
+		pp_buf_printf(b, "%02x", (unsigned char)s[i]);
+}
+
+static void kea_lit(struct pp_buf *b, const char *s)
+{
+	kea_lit_n(b, s, strlen(s));
+}
+
+static void kea_prefix_test(struct pp_buf *b, const struct pp_dhcp_class *c)
+{
+	pp_buf_printf(b, "substring(option[60].hex,0,%zu) == ", c->vci_len);
+	kea_lit_n(b, c->vci_prefix, c->vci_len);
 }
 
 /* Kea csv-format string data: a comma separates fields, so escape it. */
@@ -445,30 +721,83 @@ static json_t *kea_data(const char *s)
 	return j;
 }
 
+static const char *kea_vtype(const char *t)
+{
+	return !strcmp(t, "text") ? "string" : !strcmp(t, "ip-address") ? "ipv4-address" : t;
+}
+
+static json_t *kea_opt(const char *name, json_t *data)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", json_string(name));
+	if (data)
+		json_object_set_new(o, "data", data);
+	return o;
+}
+
 static json_t *kea_class(const struct ctx *x, const struct cls *e)
 {
-	json_t *c = json_object(), *od = json_array(), *opt;
+	json_t *c = json_object(), *od = json_array();
 	struct pp_buf t = { 0 };
+	char what[200];
 
 	json_object_set_new(c, "name", json_string(e->c->name));
-	pp_buf_printf(&t, "substring(option[60].hex,0,%zu) == ", strlen(e->c->vci_prefix));
-	kea_lit(&t, e->c->vci_prefix);
-	json_object_set_new(c, "test", json_string(t.data));
+	if (e->c->vci_prefix) {
+		kea_prefix_test(&t, e->c);
+		if (e->n_longer) {
+			pp_buf_puts(&t, " and not (");
+			for (size_t k = 0; k < e->n_longer; k++) {
+				if (k)
+					pp_buf_puts(&t, " or ");
+				kea_prefix_test(&t, x->v[e->longer[k]].c);
+			}
+			pp_buf_putc(&t, ')');
+		}
+		isc_boot_what(e, what, sizeof(what));
+	} else {
+		/* the MAC prefixes, for phones that send no option 60 */
+		pp_buf_puts(&t, "not option[60].exists and pkt4.htype == 1 and (");
+		for (size_t k = 0; k < e->c->n_ouis; k++) {
+			const char *o = e->c->ouis[k];
+
+			pp_buf_printf(&t, "%ssubstring(pkt4.mac,0,3) == 0x%.2s%.2s%.2s", k ? " or " : "",
+				      o, o + 3, o + 6);
+		}
+		pp_buf_putc(&t, ')');
+		snprintf(what, sizeof(what), "%s OUI", e->p->vendor);
+	}
+	json_object_set_new(c, "test", json_string(t.data ? t.data : "false"));
 	pp_buf_free(&t);
-	json_object_set_new(c, "comment", json_sprintf("plugin %s", e->plugin));
+	json_object_set_new(c, "comment", json_sprintf("plugin %s: BOOT %s", e->p->name, what));
 	if (e->boot_file) {
 		json_object_set_new(c, "next-server", json_string(x->tftp_host));
 		json_object_set_new(c, "boot-file-name", json_string(e->boot_file));
 	}
-	opt = json_object();
-	json_object_set_new(opt, "name", json_string("tftp-server-name"));
-	json_object_set_new(opt, "data", kea_data(e->boot_url ? e->boot_url : x->tftp_host));
-	json_array_append_new(od, opt);
-	if (e->boot_url) {
-		opt = json_object();
-		json_object_set_new(opt, "name", json_string(URL_OPT_NAME));
-		json_object_set_new(opt, "data", kea_data(e->boot_url));
-		json_array_append_new(od, opt);
+	json_array_append_new(od, kea_opt("tftp-server-name",
+					  kea_data(e->boot_url ? e->boot_url : x->tftp_host)));
+	if (e->boot_url)
+		json_array_append_new(od, kea_opt(URL_OPT_NAME, kea_data(e->boot_url)));
+	if (any_vendor(e)) {
+		/* option 43 carries this family's space (a class-level definition) */
+		const struct pp_dhcp_vendor *vo = e->p->dhcp_vendor;
+		json_t *def = json_object();
+
+		json_object_set_new(def, "name", json_string("vendor-encapsulated-options"));
+		json_object_set_new(def, "code", json_integer(43));
+		json_object_set_new(def, "type", json_string("empty"));
+		json_object_set_new(def, "encapsulate", json_string(vo->space));
+		json_object_set_new(c, "option-def", json_pack("[o]", def));
+		json_array_append_new(od, kea_opt("vendor-encapsulated-options", NULL));
+		for (size_t k = 0; k < vo->n_opts; k++) {
+			json_t *o;
+
+			if (!e->vvals[k])
+				continue;
+			o = kea_opt(vo->opts[k].name, kea_data(e->vvals[k]));
+			json_object_set_new(o, "space", json_string(vo->space));
+			json_array_append_new(od, o);
+		}
 	}
 	json_object_set_new(c, "option-data", od);
 	return c;
@@ -478,29 +807,44 @@ static int gen_kea(const struct ctx *x, const struct pp_dhcpd_opts *o, struct pp
 		   struct pp_err *err)
 {
 	json_t *root = json_object(), *d4 = json_object(), *classes = json_array();
+	json_t *defs = json_array();
 	struct subnet sn;
-	bool any_url = false;
 	char *txt;
 
 	if (o && o->subnet && parse_subnet(o, &sn, err) != PP_OK) {
 		json_decref(root);
 		json_decref(d4);
 		json_decref(classes);
+		json_decref(defs);
 		return PP_EINVAL;
 	}
 	json_object_set_new(root, "Dhcp4", d4);
-	for (size_t i = 0; i < x->n; i++)
-		any_url |= x->v[i].boot_url != NULL;
-	if (any_url) {
-		json_t *defs = json_array(), *def = json_object();
+	if (x->any_url) {
+		json_t *def = json_object();
 
 		json_object_set_new(def, "name", json_string(URL_OPT_NAME));
 		json_object_set_new(def, "code", json_integer(URL_OPT_CODE));
 		json_object_set_new(def, "space", json_string("dhcp4"));
 		json_object_set_new(def, "type", json_string("string"));
 		json_array_append_new(defs, def);
-		json_object_set_new(d4, "option-def", defs);
 	}
+	for (size_t i = 0; i < x->n_vend; i++) {
+		const struct pp_dhcp_vendor *vo = x->vend[i]->dhcp_vendor;
+
+		for (size_t k = 0; k < vo->n_opts; k++) {
+			json_t *def = json_object();
+
+			json_object_set_new(def, "name", json_string(vo->opts[k].name));
+			json_object_set_new(def, "code", json_integer(vo->opts[k].code));
+			json_object_set_new(def, "space", json_string(vo->space));
+			json_object_set_new(def, "type", json_string(kea_vtype(vo->opts[k].type)));
+			json_array_append_new(defs, def);
+		}
+	}
+	if (json_array_size(defs))
+		json_object_set_new(d4, "option-def", defs);
+	else
+		json_decref(defs);
 	for (size_t i = 0; i < x->n; i++)
 		json_array_append_new(classes, kea_class(x, &x->v[i]));
 	if (x->n) {
@@ -570,7 +914,7 @@ int pp_dhcpd_conf_ex(const struct pp_registry *reg, const struct pp_config *cfg,
 		rc = collect(&x, reg, err);
 	if (rc == PP_OK)
 		rc = fmt == PP_DHCPD_KEA ? gen_kea(&x, o, out, err) : gen_isc(&x, o, out, err);
-	free_classes(&x);
+	free_ctx(&x);
 	if (rc == PP_OK && !out->data) {
 		pp_err_set(err, "out of memory");
 		rc = PP_ENOMEM;

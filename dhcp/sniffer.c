@@ -1,7 +1,7 @@
 /* DHCP sniffer thread: libpcap on dhcp_sniffer.interface (live, not
  * promiscuous, immediate mode, BPF for DHCP with or without VLAN tags) or
  * dhcp_sniffer.pcap_file (offline replay, read once). Every DHCP packet goes
- * through pp_pipeline_dhcp; malformed ones are counted and dropped.
+ * through pp_prov_dhcp; malformed ones are counted and dropped.
  *
  * The capture handle is non-blocking and the thread polls it together with an
  * eventfd, so pp_sniffer_stop() returns promptly whatever the traffic. */
@@ -13,9 +13,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "dhcp.h"
-#include "../daemon/daemon.h"
-#include "../daemon/log.h"
-#include "../daemon/metrics.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
 
 #define SNAPLEN 1600
 #define POLL_MS 250
@@ -26,7 +25,7 @@ static const char bpf_live[] =
 	" or (vlan and vlan and udp and (port 67 or port 68))";
 
 struct pp_sniffer {
-	struct pp_daemon *d;
+	struct pp_prov *prov;
 	pcap_t *pc;
 	int linktype;
 	bool offline;
@@ -41,13 +40,13 @@ struct pp_sniffer {
 
 void pp_dhcp_log_facts(const struct pp_dhcp_facts *f, const char *event)
 {
-	char q1[300], q2[300];
+	char q1[1100], q2[300];
 
 	if (!pp_log_enabled(PP_LOG_DEBUG))
 		return;
 	pp_log(PP_LOG_DEBUG, event, "type=%s mac=%s ip=%s bound=%d vci=%s host=%s vlan=%u",
 	       pp_dhcp_msg_name(f->msg_type), f->mac[0] ? f->mac : "-", f->ip[0] ? f->ip : "-",
-	       f->bound, pp_q(q1, sizeof(q1), f->vendor_class), pp_q(q2, sizeof(q2), f->hostname),
+	       f->bound, pp_qn(q1, sizeof(q1), f->vendor_class_raw, f->vendor_class_len), pp_q(q2, sizeof(q2), f->hostname),
 	       f->vlan);
 }
 
@@ -73,7 +72,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	pp_dhcp_log_facts(&f, "dhcp.packet");
 	if (!f.mac[0])
 		return; /* not Ethernet hardware (or chaddr zero): nothing to key a device on */
-	rc = pp_pipeline_dhcp(x->d, &f);
+	rc = pp_prov_dhcp(x->prov, &f);
 	if (rc != PP_OK) {
 		x->errors++;
 		pp_log(PP_LOG_WARN, "dhcp.pipeline_error", "mac=%s error=%s", f.mac[0] ? f.mac : "-",
@@ -237,13 +236,13 @@ static void sniffer_free(struct pp_sniffer *x)
 	free(x);
 }
 
-int pp_sniffer_start(struct pp_daemon *d, struct pp_sniffer **out, struct pp_err *err)
+int pp_sniffer_start(struct pp_snaps *snaps, struct pp_prov *prov, struct pp_sniffer **out,
+		     struct pp_err *err)
 {
-	struct pp_snapshot *s = pp_daemon_acquire(d);
+	struct pp_snapshot *s = pp_snaps_acquire(snaps);
 	const char *ifname = s->cfg->dhcp_sniffer.interface;
 	const char *file = s->cfg->dhcp_sniffer.pcap_file;
 	struct pp_sniffer *x;
-	char q[600];
 	int rc;
 
 	*out = NULL;
@@ -257,7 +256,7 @@ int pp_sniffer_start(struct pp_daemon *d, struct pp_sniffer **out, struct pp_err
 		pp_err_set(err, "dhcp sniffer: out of memory");
 		return PP_ENOMEM;
 	}
-	x->d = d;
+	x->prov = prov;
 	x->selfd = -1;
 	x->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	atomic_init(&x->stop, false);
@@ -273,19 +272,26 @@ int pp_sniffer_start(struct pp_daemon *d, struct pp_sniffer **out, struct pp_err
 		pp_err_set(err, "dhcp sniffer: eventfd: %s", strerror(errno));
 		rc = PP_EIO;
 	}
-	if (rc == PP_OK && (errno = pthread_create(&x->th, NULL, sniffer_main, x)) != 0) {
-		pp_err_set(err, "dhcp sniffer: thread: %s", strerror(errno));
-		rc = PP_ERR;
-	}
 	if (rc != PP_OK) {
 		sniffer_free(x);
 		return rc;
+	}
+	*out = x;
+	return PP_OK;
+}
+
+int pp_sniffer_run(struct pp_sniffer *x, struct pp_err *err)
+{
+	char q[600];
+
+	if ((errno = pthread_create(&x->th, NULL, sniffer_main, x)) != 0) {
+		pp_err_set(err, "dhcp sniffer: thread: %s", strerror(errno));
+		return PP_ERR;
 	}
 	x->started = true;
 	pp_log(PP_LOG_INFO, "dhcp.start", "%s=%s linktype=%s",
 	       x->offline ? "pcap_file" : "interface", pp_q(q, sizeof(q), x->source),
 	       pcap_datalink_val_to_name(x->linktype) ?: "?");
-	*out = x;
 	return PP_OK;
 }
 

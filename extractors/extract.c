@@ -4,8 +4,10 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 #include <pcre2.h>
 
@@ -89,6 +91,65 @@ void pp_version_normalize(char *s)
 	s[j] = '\0';
 }
 
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 when the
+ * bytes there are not one (overlong forms, surrogates, past U+10FFFF). */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t k;
+	uint32_t c;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		k = 2, c = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		k = 3, c = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		k = 4, c = p[0] & 0x07;
+	else
+		return 0;
+	if (k > n)
+		return 0;
+	for (size_t i = 1; i < k; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if ((k == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+	    (k == 4 && (c < 0x10000 || c > 0x10ffff)))
+		return 0;
+	return k;
+}
+
+size_t pp_field_copy(char *dst, size_t dstsz, const char *val, size_t len)
+{
+	const unsigned char *v = (const unsigned char *)val;
+	size_t i = 0, j = 0;
+
+	if (!dstsz)
+		return 0;
+	while (i < len) {
+		size_t k = utf8_seq(v + i, len - i);
+
+		if (k == 0 || (k == 1 && (v[i] < 0x20 || v[i] == 0x7f))) {
+			/* control bytes and bytes that are not UTF-8 never
+			 * reach logs/JSON (a JSON string must be UTF-8) */
+			if (j + 1 >= dstsz)
+				break;
+			dst[j++] = '?';
+			i++;
+			continue;
+		}
+		if (j + k >= dstsz)
+			break; /* cut before a character, never inside one */
+		memcpy(dst + j, v + i, k);
+		i += k;
+		j += k;
+	}
+	dst[j] = '\0';
+	return j;
+}
+
 int pp_devinfo_offer(struct pp_devinfo *di, int field, const char *val, size_t len, int src,
 		     const char *plugin)
 {
@@ -105,16 +166,13 @@ int pp_devinfo_offer(struct pp_devinfo *di, int field, const char *val, size_t l
 	if (!len)
 		return 0;
 	if (field == PP_F_MAC) {
-		if (pp_mac_normalize(val, len, dst) != PP_OK) {
+		/* an all-zero or broadcast MAC names no device (a placeholder file name) */
+		if (pp_mac_normalize(val, len, dst) != PP_OK || !pp_mac_is_device(dst)) {
 			dst[0] = '\0';
 			return 0;
 		}
 	} else {
-		if (len >= PP_FIELD_LEN)
-			len = PP_FIELD_LEN - 1;
-		for (size_t i = 0; i < len; i++) /* control bytes never reach logs/JSON */
-			dst[i] = (unsigned char)val[i] < 0x20 || val[i] == 0x7f ? '?' : val[i];
-		dst[len] = '\0';
+		pp_field_copy(dst, PP_FIELD_LEN, val, len);
 		if (field == PP_F_VERSION)
 			pp_version_normalize(dst);
 		if (!dst[0])
@@ -144,9 +202,11 @@ int pp_ex_rule_new(int src, const char *regex, size_t len, bool caseless, unsign
 	if (!r)
 		return PP_ENOMEM;
 	r->src = src;
-	r->re = pcre2_compile((PCRE2_SPTR)regex, len,
-			      PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | (caseless ? PCRE2_CASELESS : 0),
-			      &ec, &off, NULL);
+	/* Byte mode: identification strings are matched as the bytes the phone
+	 * sent (a binary vendor class, a stray byte in a User-Agent), `.` and
+	 * \xNN are one byte. A pattern may still opt in to UTF-8 with (*UTF). */
+	r->re = pcre2_compile((PCRE2_SPTR)regex, len, caseless ? PCRE2_CASELESS : 0, &ec, &off,
+			      NULL);
 	if (!r->re) {
 		PCRE2_UCHAR buf[256];
 
@@ -240,13 +300,11 @@ void *pp_ex_match_data(void)
 	return thread_md();
 }
 
-int pp_ex_rule_apply(const struct pp_ex_rule *r, const struct pp_ex_input *in,
-		     struct pp_devinfo *di, const char *plugin)
+int pp_ex_rule_match(const struct pp_ex_rule *r, const struct pp_ex_input *in,
+		     struct pp_ex_hit *hit)
 {
 	const char *s = in->s[r->src];
 	size_t len = in->len[r->src];
-	const char *val[PP_F_N];
-	size_t vlen[PP_F_N];
 	pcre2_match_data *md;
 	PCRE2_SIZE *ov;
 	int rc;
@@ -265,35 +323,48 @@ int pp_ex_rule_apply(const struct pp_ex_rule *r, const struct pp_ex_input *in,
 	for (int f = 0; f < PP_F_N; f++) {
 		int g = r->group[f];
 
-		val[f] = NULL;
-		vlen[f] = 0;
+		hit->val[f] = NULL;
+		hit->len[f] = 0;
 		if (g > 0 && g < rc && ov[2 * g] != PCRE2_UNSET) {
-			val[f] = s + ov[2 * g];
-			vlen[f] = ov[2 * g + 1] - ov[2 * g];
+			hit->val[f] = s + ov[2 * g];
+			hit->len[f] = ov[2 * g + 1] - ov[2 * g];
 		}
-		if (!vlen[f] && r->set_len[f]) {
-			val[f] = r->set[f];
-			vlen[f] = r->set_len[f];
+		if (!hit->len[f] && r->set_len[f]) {
+			hit->val[f] = r->set[f];
+			hit->len[f] = r->set_len[f];
 		}
 	}
-	/* A rule naming another vendor than the one already found only gives a MAC. */
-	if (di->f[PP_F_VENDOR][0] && vlen[PP_F_VENDOR]) {
-		char v[PP_FIELD_LEN];
-		struct pp_devinfo tmp;
+	return 1;
+}
 
-		pp_devinfo_init(&tmp);
-		pp_devinfo_offer(&tmp, PP_F_VENDOR, val[PP_F_VENDOR], vlen[PP_F_VENDOR], 0, NULL);
-		snprintf(v, sizeof(v), "%s", tmp.f[PP_F_VENDOR]);
-		if (v[0] && strcasecmp(v, di->f[PP_F_VENDOR]) != 0) {
-			if (vlen[PP_F_MAC])
-				pp_devinfo_offer(di, PP_F_MAC, val[PP_F_MAC], vlen[PP_F_MAC], r->src,
-						 plugin);
-			return 1;
-		}
+/* Does a vendor value (as captured: untrimmed) name another vendor than v? */
+int pp_ex_vendor_conflict(const char *val, size_t len, const char *v)
+{
+	while (len && isspace((unsigned char)*val)) {
+		val++;
+		len--;
 	}
+	while (len && isspace((unsigned char)val[len - 1]))
+		len--;
+	if (!len || !v || !*v)
+		return 0;
+	return strlen(v) != len || strncasecmp(val, v, len) != 0;
+}
+
+int pp_ex_rule_apply(const struct pp_ex_rule *r, const struct pp_ex_input *in,
+		     struct pp_devinfo *di, const char *plugin)
+{
+	struct pp_ex_hit h;
+	int rc = pp_ex_rule_match(r, in, &h);
+
+	if (rc <= 0)
+		return rc;
+	/* A rule naming another vendor than the one already found gives nothing. */
+	if (pp_ex_vendor_conflict(h.val[PP_F_VENDOR], h.len[PP_F_VENDOR], di->f[PP_F_VENDOR]))
+		return 1;
 	for (int f = 0; f < PP_F_N; f++)
-		if (vlen[f])
-			pp_devinfo_offer(di, f, val[f], vlen[f], r->src, plugin);
+		if (h.len[f])
+			pp_devinfo_offer(di, f, h.val[f], h.len[f], r->src, plugin);
 	return 1;
 }
 

@@ -14,7 +14,8 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
-#include "../daemon/log.h"
+#include "lib/fs.h"
+#include "lib/log.h"
 #include "sha.h"
 
 #define FETCH_ATTEMPTS 5

@@ -13,9 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../daemon/log.h"
-#include "../daemon/registry/registry.h"
-#include "../daemon/safepath.h"
+#include "lib/fs.h"
+#include "lib/log.h"
+#include "daemon/plugin/plugin.h"
+#include "lib/safepath.h"
 #include "fw_int.h"
 #include "pkgs.h"
 

@@ -4,8 +4,8 @@
 #define PP_FIRMWARE_H
 
 #include <jansson.h>
-#include "../daemon/common.h"
-#include "../daemon/config.h"
+#include "lib/common.h"
+#include "daemon/config/config.h"
 
 struct pp_registry;
 

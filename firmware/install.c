@@ -22,8 +22,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "../daemon/log.h"
-#include "../daemon/safepath.h"
+#include "lib/log.h"
+#include "lib/safepath.h"
 #include "sha.h"
 
 /* Inodes whose SHA-256 is already known (the verified downloads): output

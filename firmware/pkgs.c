@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include "../daemon/safepath.h"
-#include "../daemon/yamltree.h"
+#include "lib/safepath.h"
+#include "lib/yamltree.h"
 
 #define MAX_URL 2048
 

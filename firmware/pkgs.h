@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "../daemon/common.h"
+#include "lib/common.h"
 
 enum pp_fw_step_kind { PP_FW_UNTAR, PP_FW_UNZIP, PP_FW_CP, PP_FW_MKDIR, PP_FW_RENAME };
 

@@ -8,9 +8,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "../log.h"
-#include "../metrics.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
 #include "api_int.h"
+#include "api_ops.h"
 #include "http_int.h"
 #include "http_util.h"
 
@@ -34,6 +35,8 @@ static enum MHD_Result queue(struct api_req *r, unsigned status, struct MHD_Resp
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (r->location[0] && status < 300)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
 	if (status >= 400)
 		PP_COUNT(api.errors, 1);
 	else
@@ -41,7 +44,8 @@ static enum MHD_Result queue(struct api_req *r, unsigned status, struct MHD_Resp
 	ret = MHD_queue_response(r->c, status, resp);
 	MHD_destroy_response(resp);
 	r->responded = true;
-	if (pp_log_enabled(PP_LOG_DEBUG)) {
+	/* the access log: one line per API request */
+	if (pp_log_enabled(PP_LOG_INFO)) {
 		char q[300], p[256] = "";
 
 		for (size_t i = 0; i < r->nseg; i++) {
@@ -49,8 +53,9 @@ static enum MHD_Result queue(struct api_req *r, unsigned status, struct MHD_Resp
 
 			snprintf(p + l, sizeof(p) - l, "/%s", r->seg[i]);
 		}
-		pp_log(PP_LOG_DEBUG, "api.request", "client=%s method=%s path=%s status=%u", r->ip,
-		       r->method, pp_q(q, sizeof(q), p[0] ? p : "/"), status);
+		pp_log(PP_LOG_INFO, "api.request", "client=%s method=%s path=%s status=%u "
+		       "duration_ms=%.1f", r->ip, r->method, pp_q(q, sizeof(q), p[0] ? p : "/"),
+		       status, (double)(pp_mono_ns() - r->t0) / 1e6);
 	}
 	return ret;
 }
@@ -95,6 +100,30 @@ enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *json)
 		s[n] = '\0';
 	}
 	return api_text(r, status, "application/json", s, n);
+}
+
+enum MHD_Result api_json_at(struct api_req *r, unsigned status, json_t *json, const char *location)
+{
+	snprintf(r->location, sizeof(r->location), "%s", location);
+	return api_json(r, status, json);
+}
+
+enum MHD_Result api_prov_error(struct api_req *r, int code, const struct pp_err *err)
+{
+	struct api_err e = { 0 };
+	unsigned status;
+
+	switch (code) {
+	case PP_EBADREQ: status = 400; break;
+	case PP_EINVAL: status = 422; break;
+	case PP_EACCES: status = 403; break;
+	case PP_ENOENT: status = 404; break;
+	case PP_EEXIST: status = 409; break;
+	default:
+		return api_code_error(r, code, "device", err);
+	}
+	api_err_set(&e, status, err->field, "%s", err->msg[0] ? err->msg : pp_strerror(code));
+	return api_error_e(r, &e);
 }
 
 enum MHD_Result api_error_e(struct api_req *r, const struct api_err *e)
@@ -259,23 +288,62 @@ static int split_path(struct api_req *r, const char *url)
 	return 0;
 }
 
+struct line_start {
+	const char *at;
+	bool found;
+};
+
+static enum MHD_Result is_key_at(void *cls, enum MHD_ValueKind kind, const char *key,
+				 size_t key_size, const char *value, size_t value_size)
+{
+	struct line_start *ls = cls;
+
+	(void)kind;
+	(void)key_size;
+	(void)value;
+	(void)value_size;
+	if (key == ls->at)
+		ls->found = true;
+	return ls->found ? MHD_NO : MHD_YES;
+}
+
+/* libmicrohttpd (0.9.75) measures a header value with strlen: in
+ * "Authorization: Bearer TOKEN\0junk" it reports TOKEN. Its values point
+ * into the request's read buffer, where it replaced the line's CR and LF by
+ * NULs: after a whole value comes another NUL (CRLF), or the next header's
+ * name (a bare LF). Anything else after the value's NUL is the rest of a
+ * line that held a NUL byte. */
+static bool value_cut_at_nul(struct MHD_Connection *c, const char *v, size_t n)
+{
+	struct line_start ls = { .at = v + n + 1 };
+
+	if (v[n + 1] == '\0')
+		return false;
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, is_key_at, &ls);
+	return !ls.found;
+}
+
 static int check_auth(struct pp_api *a, struct MHD_Connection *c, bool *presented)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
-	size_t n;
+	const char *h = NULL;
+	size_t n = 0;
 	bool is_admin, is_user;
 
 	*presented = false;
-	if (!h)
+	/* with its length: "Bearer TOKEN\0junk" must not read as TOKEN */
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+					  strlen(MHD_HTTP_HEADER_AUTHORIZATION), &h, &n) != MHD_YES ||
+	    !h)
 		return AUTH_NONE;
 	*presented = true;
-	if (strncasecmp(h, "Bearer ", 7) != 0)
+	if (memchr(h, '\0', n) || value_cut_at_nul(c, h, n))
+		return AUTH_NONE; /* whole tokens only */
+	if (n < 7 || strncasecmp(h, "Bearer ", 7) != 0)
 		return AUTH_NONE;
 	h += 7;
-	while (*h == ' ')
-		h++;
-	n = strlen(h);
+	n -= 7;
+	while (n && *h == ' ')
+		h++, n--;
 	while (n && (h[n - 1] == ' ' || h[n - 1] == '\t'))
 		n--;
 	/* both comparisons always run, each in constant time */
@@ -297,29 +365,73 @@ static enum MHD_Result unauthorized(struct api_req *r, bool presented)
 					     "Bearer realm=\"phoneprov\"");
 }
 
+/* A query parameter the route does not name: 400 (a misspelt filter must
+ * not silently return everything). */
+struct param_check {
+	const char *const *allowed;
+	const char *bad;
+};
+
+static enum MHD_Result param_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+				const char *value)
+{
+	struct param_check *pc = cls;
+
+	(void)kind;
+	(void)value;
+	for (const char *const *a = pc->allowed; *a; a++)
+		if (strcmp(*a, key) == 0)
+			return MHD_YES;
+	pc->bad = key;
+	return MHD_NO;
+}
+
+/* The route table (api_routes.c) decides: 404, 405 with Allow, 400 for an
+ * unknown query parameter, else the endpoint's handler. */
 static enum MHD_Result route(struct api_req *r)
 {
-	const char *s0 = r->nseg ? r->seg[0] : "";
+	const struct api_route *rt = NULL;
+	struct param_check pc = { NULL, NULL };
+	char allow[96] = "";
+	bool known = false;
 
-	if (strcmp(s0, "health") == 0 && r->nseg == 1)
-		return api_health(r);
-	if (r->auth == AUTH_NONE)
+	for (size_t i = 0; i < api_n_routes; i++) {
+		const struct api_route *e = &api_routes[i];
+
+		if (!api_route_match(e->path, r))
+			continue;
+		known = true;
+		if (strcmp(e->method, r->method) == 0)
+			rt = e;
+		if (strlen(allow) + strlen(e->method) + 3 < sizeof(allow))
+			snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
+				 allow[0] ? ", " : "", e->method);
+	}
+	if (!known)
+		return api_error(r, 404, "", "no such endpoint");
+	if (!rt)
+		return api_method_not_allowed(r, allow);
+	if (r->auth == AUTH_NONE && strcmp(rt->path, "/health") != 0)
 		return MHD_NO; /* not reached: checked before */
-	if (strcmp(s0, "metrics") == 0 && r->nseg == 1)
-		return api_metrics(r);
-	if (strcmp(s0, "devices") == 0)
-		return api_devices(r);
-	if (strcmp(s0, "configs") == 0)
-		return api_configs(r);
-	if (strcmp(s0, "plugins") == 0)
-		return api_plugins(r);
-	if (strcmp(s0, "dhcpd.conf") == 0 && r->nseg == 1)
-		return api_dhcpd_conf(r);
-	if (strcmp(s0, "records") == 0 && r->nseg == 1)
-		return api_records(r);
-	if (strcmp(s0, "events") == 0 && r->nseg == 1)
-		return api_events(r);
-	return api_error(r, 404, "", "no such endpoint");
+	pc.allowed = rt->params;
+	MHD_get_connection_values(r->c, MHD_GET_ARGUMENT_KIND, param_cb, &pc);
+	if (pc.bad) {
+		char q[80];
+
+		return api_error(r, 400, pc.bad, "unknown query parameter '%s' for %s %s",
+				 pp_q(q, sizeof(q), pc.bad), r->method, rt->path);
+	}
+	return rt->handler(r);
+}
+
+enum MHD_Result api_openapi(struct api_req *r)
+{
+	char *doc = malloc(pp_openapi_json_len);
+
+	if (!doc)
+		return api_error(r, 500, "", "out of memory");
+	memcpy(doc, pp_openapi_json, pp_openapi_json_len);
+	return api_text(r, 200, "application/json", doc, pp_openapi_json_len);
 }
 
 /* MHD decodes the URL before the handler sees it; the routing needs the raw
@@ -345,6 +457,7 @@ static enum MHD_Result first_call(struct pp_api *a, struct api_req *r, const cha
 
 	r->started = true;
 	r->method = method;
+	r->t0 = pp_mono_ns();
 	ci = MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	pp_sockaddr_ip(ci ? ci->client_addr : NULL, r->ip, sizeof(r->ip));
 	PP_COUNT(api.requests, 1);
@@ -377,8 +490,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	(void)c;
 	if (!r)
 		return MHD_NO; /* out of memory in uri_logger */
-	if (!r->started)
+	if (!r->started) {
+		pp_headdl_head_done(a->hd, c);
 		return first_call(a, r, method);
+	}
 	if (*upload_size) {
 		if (!r->responded && !r->too_large) {
 			if (r->body.len + *upload_size > API_BODY_MAX)
@@ -400,12 +515,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct api_req *r = *req_cls;
+	struct pp_api *a = cls;
 
-	(void)cls;
-	(void)c;
 	(void)toe;
+	pp_headdl_request_done(a->hd, c);
 	if (!r)
 		return;
+	if (r->started)
+		pp_hist_observe(&pp_metrics.api.duration, pp_mono_ns() - r->t0);
 	pp_buf_free(&r->body);
 	free(r->raw);
 	free(r);
@@ -443,32 +560,55 @@ int pp_api_start(struct pp_daemon *d, struct pp_api **out, struct pp_err *err)
 		rc = PP_EINVAL;
 	}
 	if (rc == PP_OK)
-		rc = pp_http_listen_socket(&cfg->api.listen, "api.listen", &fd, err);
+		rc = pp_http_listen_socket(&cfg->api.listen, "api.listen", d->sockact, &fd,
+					   err);
 	snprintf(text, sizeof(text), "%s", cfg->api.listen.text);
 	pp_snapshot_release(s);
 	if (rc != PP_OK) {
 		free(a);
 		return rc;
 	}
+	a->lfd = fd;
+	snprintf(a->listen_text, sizeof(a->listen_text), "%s", text);
+	*out = a;
+	return PP_OK;
+}
+
+int pp_api_run(struct pp_api *a, struct pp_err *err)
+{
+	int fd = a->lfd;
+	struct pp_snapshot *s = pp_daemon_acquire(a->d);
+	unsigned hto = s->cfg->api.header_timeout_s, maxc = s->cfg->api.max_connections,
+		 perip = s->cfg->api.max_connections_per_ip;
+
+	pp_snapshot_release(s);
+	a->hd = pp_headdl_new("api", hto);
+	if (!a->hd) {
+		pp_err_set(err, "api: cannot start the header deadline thread");
+		return PP_ERR;
+	}
+	maxc = pp_http_conn_limit(maxc);
 	a->mhd = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
 			MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, a,
 		MHD_OPTION_EXTERNAL_LOGGER, pp_http_mhd_logger, (void *)"api.mhd",
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)pp_http_conn_limit(256),
+		MHD_OPTION_CONNECTION_LIMIT, maxc,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, perip,
+		MHD_OPTION_NOTIFY_CONNECTION, pp_headdl_notify, a->hd,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_logger, a,
 		MHD_OPTION_END);
 	if (!a->mhd) {
-		close(fd);
-		free(a);
-		pp_err_set(err, "api.listen %s: cannot start the API server", text);
+		pp_err_set(err, "api.listen %s: cannot start the API server", a->listen_text);
 		return PP_ERR;
 	}
-	pp_log(PP_LOG_INFO, "api.start", "listen=%s", text);
-	*out = a;
+	a->lfd = -1; /* MHD's now */
+	pp_log(PP_LOG_INFO, "api.start",
+	       "listen=%s max_connections=%u max_connections_per_ip=%u header_timeout_s=%u",
+	       a->listen_text, maxc, perip, hto);
 	return PP_OK;
 }
 
@@ -477,7 +617,12 @@ void pp_api_stop(struct pp_api *a)
 	if (!a)
 		return;
 	atomic_store(&a->stopping, true);
-	MHD_stop_daemon(a->mhd);
+	if (a->mhd)
+		MHD_stop_daemon(a->mhd); /* closes the listening socket too */
+	else if (a->lfd >= 0)
+		close(a->lfd);
+	pp_headdl_free(a->hd);
+	api_ops_stop(); /* after MHD: no request starts another */
 	explicit_bzero(a->token, sizeof(a->token));
 	explicit_bzero(a->admin_token, sizeof(a->admin_token));
 	free(a);

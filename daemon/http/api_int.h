@@ -7,8 +7,8 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#include "../common.h"
-#include "../daemon.h"
+#include "lib/common.h"
+#include "daemon/daemon.h"
 
 #define API_BODY_MAX (1024 * 1024)
 #define API_MAX_SEGS 8
@@ -22,7 +22,10 @@ struct pp_api {
 	char token[128];
 	char admin_token[128];
 	atomic_bool stopping;
+	int lfd;                    /* bound, until pp_api_run hands it to MHD */
+	char listen_text[80];
 	int64_t started_ms;
+	struct pp_headdl *hd;       /* the header deadline */
 };
 
 /* One API request. */
@@ -32,6 +35,7 @@ struct api_req {
 	const char *method;
 	int auth;                   /* what the presented token allows */
 	bool started;               /* the handler saw the headers */
+	uint64_t t0;                /* pp_mono_ns() then */
 	bool too_large;
 	char *raw;                  /* the path as sent (before any decoding) */
 	bool responded;             /* a response was queued early (401, 413) */
@@ -39,6 +43,7 @@ struct api_req {
 	size_t nseg;
 	char seg[API_MAX_SEGS][API_SEG_MAX]; /* decoded path segments after /api/v1 */
 	char ip[64];
+	char location[160];         /* Location header of a 2xx answer ("" = none) */
 };
 
 /* A detailed error from a transaction callback or a validator. */
@@ -56,6 +61,11 @@ enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *json);
 enum MHD_Result api_error(struct api_req *r, unsigned status, const char *field,
 			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 enum MHD_Result api_error_e(struct api_req *r, const struct api_err *e);
+/* api_json with a Location header (201 Created). */
+enum MHD_Result api_json_at(struct api_req *r, unsigned status, json_t *json, const char *location);
+/* A provisioning error (PP_EBADREQ 400, PP_EINVAL 422, PP_EACCES 403,
+ * PP_ENOENT 404, PP_EEXIST 409, else api_code_error) with err's field. */
+enum MHD_Result api_prov_error(struct api_req *r, int code, const struct pp_err *err);
 enum MHD_Result api_text(struct api_req *r, unsigned status, const char *type, char *data,
 			 size_t len); /* data is malloc'd and taken over */
 /* Map a module return code (PP_ENOTSUP → 501, ...) to an error response. */
@@ -71,6 +81,7 @@ const char *api_query(struct api_req *r, const char *key);
 int api_query_u64(struct api_req *r, const char *key, uint64_t def, uint64_t max, uint64_t *out);
 
 /* Endpoints. */
+enum MHD_Result api_openapi(struct api_req *r);
 enum MHD_Result api_health(struct api_req *r);
 enum MHD_Result api_metrics(struct api_req *r);
 enum MHD_Result api_devices(struct api_req *r);
@@ -79,6 +90,22 @@ enum MHD_Result api_plugins(struct api_req *r);
 enum MHD_Result api_dhcpd_conf(struct api_req *r);
 enum MHD_Result api_records(struct api_req *r);
 enum MHD_Result api_events(struct api_req *r);
+
+/* The routes (api_routes.c): one row per path and method. */
+struct api_route {
+	const char *path;             /* after /api/v1; "{name}" matches one segment */
+	const char *method;
+	const char *const *params;    /* the query parameters accepted, NULL-terminated */
+	enum MHD_Result (*handler)(struct api_req *r);
+};
+extern const struct api_route api_routes[];
+extern const size_t api_n_routes;
+/* Does the request's path (its decoded segments) match a route's path? */
+bool api_route_match(const char *path, const struct api_req *r);
+
+/* The OpenAPI document (docs/openapi.json, embedded at build time). */
+extern const char pp_openapi_json[];
+extern const size_t pp_openapi_json_len;
 
 /* Tokens (api_token.c). */
 int api_tokens_load(const char *path, char *out, size_t n, struct pp_err *err);

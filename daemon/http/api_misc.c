@@ -6,13 +6,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../dhcp/dhcp.h"
-#include "../../firmware/firmware.h"
-#include "../log.h"
-#include "../metrics.h"
-#include "../registry/registry.h"
-#include "../store/store.h"
+#include "dhcp/dhcp.h"
+#include "daemon/fw_client.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "daemon/monitor/monitor.h"
+#include "daemon/monitor/records.h"
+#include "daemon/plugin/plugin.h"
+#include "daemon/store/store.h"
 #include "api_int.h"
+#include "api_ops.h"
 
 enum MHD_Result api_health(struct api_req *r)
 {
@@ -77,6 +80,35 @@ static void proto_lines(struct pp_buf *b, const char *name, size_t off)
 	}
 }
 
+/* phoneprov_request_duration_seconds{proto} (cumulative buckets). */
+static void histograms(struct pp_buf *b)
+{
+	static const char *const protos[] = { "tftp", "http", "api" };
+	struct pp_hist *h[] = { &pp_metrics.tftp.duration, &pp_metrics.http.duration,
+				&pp_metrics.api.duration };
+
+	pp_buf_puts(b, "# HELP phoneprov_request_duration_seconds Request duration per protocol: "
+		       "a TFTP transfer, an HTTP or API request to its last byte.\n"
+		       "# TYPE phoneprov_request_duration_seconds histogram\n");
+	for (size_t p = 0; p < PP_ARRAY_LEN(protos); p++) {
+		unsigned long long cum = 0;
+
+		for (size_t i = 0; i <= PP_HIST_BUCKETS; i++) {
+			cum += atomic_load(&h[p]->bucket[i]);
+			if (i < PP_HIST_BUCKETS)
+				pp_buf_printf(b, "phoneprov_request_duration_seconds_bucket{proto=\"%s\","
+					      "le=\"%g\"} %llu\n", protos[p], pp_hist_bounds_s[i], cum);
+			else
+				pp_buf_printf(b, "phoneprov_request_duration_seconds_bucket{proto=\"%s\","
+					      "le=\"+Inf\"} %llu\n", protos[p], cum);
+		}
+		pp_buf_printf(b, "phoneprov_request_duration_seconds_sum{proto=\"%s\"} %.6f\n"
+			      "phoneprov_request_duration_seconds_count{proto=\"%s\"} %llu\n",
+			      protos[p], (double)atomic_load(&h[p]->sum_us) / 1e6, protos[p],
+			      (unsigned long long)atomic_load(&h[p]->count));
+	}
+}
+
 /* Process-wide counters that are not per protocol. */
 static const struct {
 	const char *name, *help;
@@ -87,6 +119,20 @@ static const struct {
 	{ "renders_total", "Per-device files rendered.", &pp_metrics.renders },
 	{ "render_errors_total", "Renders that failed.", &pp_metrics.render_errors },
 	{ "bans_total", "Clients banned by the unknown-MAC limit.", &pp_metrics.bans },
+	{ "provision_batches_total", "Write transactions of the provisioning worker.",
+	  &pp_metrics.prov_batches },
+	{ "provision_changes_total", "Device changes applied in those batches.",
+	  &pp_metrics.prov_jobs },
+	{ "provision_coalesced_total", "Phone requests that joined a change already queued.",
+	  &pp_metrics.prov_coalesced },
+	{ "provision_queue_full_total", "Phone requests told to come back: the queue was full.",
+	  &pp_metrics.prov_queue_full },
+	{ "provision_parked_total", "Requests parked until their device change was durable.",
+	  &pp_metrics.prov_parked },
+	{ "provision_done_dropped_total", "Finished transfers not recorded: the queue was full.",
+	  &pp_metrics.prov_done_dropped },
+	{ "mirror_errors_total", "Writes to the rendered-files mirror on disk that failed.",
+	  &pp_metrics.mirror_errors },
 };
 
 enum MHD_Result api_metrics(struct api_req *r)
@@ -148,11 +194,22 @@ enum MHD_Result api_metrics(struct api_req *r)
 		}
 	}
 	json_decref(sc.by_state);
+	pp_buf_printf(&b, "# HELP phoneprov_provision_pending Device changes queued for the provisioning "
+			  "worker or in its running batch.\n# TYPE phoneprov_provision_pending gauge\n"
+			  "phoneprov_provision_pending %lld\n"
+			  "# HELP phoneprov_mirror_pending Rendered files waiting to be written to (or removed "
+			  "from) the disk mirror.\n# TYPE phoneprov_mirror_pending gauge\n"
+			  "phoneprov_mirror_pending %lld\n",
+		      (long long)atomic_load(&pp_metrics.prov_pending),
+		      (long long)atomic_load(&pp_metrics.mirror_pending));
 	pp_buf_printf(&b, "# HELP phoneprov_store_map_bytes LMDB map size.\n"
 			  "# TYPE phoneprov_store_map_bytes gauge\nphoneprov_store_map_bytes %zu\n",
 		      pp_store_mapsize(r->api->d->store));
-	pp_buf_printf(&b, "# HELP phoneprov_up 1 while the daemon runs.\n"
-			  "# TYPE phoneprov_up gauge\nphoneprov_up 1\n");
+	histograms(&b);
+	pp_monitors_metrics(&b);
+	pp_buf_printf(&b, "# HELP phoneprov_build_info The running phoneprovd's version.\n"
+			  "# TYPE phoneprov_build_info gauge\n"
+			  "phoneprov_build_info{version=\"%s\"} 1\n", PP_VERSION);
 	if (!b.data)
 		return api_error(r, 500, "", "out of memory");
 	char *data = pp_buf_steal(&b, &len);
@@ -171,14 +228,14 @@ static json_t *plugin_summary(const struct pp_plugin *p)
 static enum MHD_Result packages(struct api_req *r, struct pp_snapshot *s,
 				const struct pp_plugin *p)
 {
-	struct pp_err err = { "" };
+	struct pp_err err = { 0 };
 	json_t *out = NULL;
 	int rc;
 
 	if (r->nseg == 3) {
 		if (strcmp(r->method, "GET") != 0)
 			return api_method_not_allowed(r, "GET");
-		rc = pp_fw_list(s->cfg, s->reg, p->name, &out, &err);
+		rc = pp_fwc_list(s->cfg, p->name, &out, &err);
 		if (rc != PP_OK)
 			return api_code_error(r, rc, "packages", &err);
 		return api_json(r, 200, json_pack("{s:s, s:o}", "plugin", p->name, "packages", out));
@@ -193,14 +250,7 @@ static enum MHD_Result packages(struct api_req *r, struct pp_snapshot *s,
 		return api_error(r, 403, "Authorization",
 				 "firmware administration needs the admin token");
 	}
-	pp_log(PP_LOG_INFO, "api.firmware", "action=%s plugin=%s package=%s",
-	       install ? "install" : "uninstall", p->name, pkg);
-	rc = install ? pp_fw_install(s->cfg, s->reg, p->name, pkg, NULL, NULL, &err) :
-		       pp_fw_uninstall(s->cfg, s->reg, p->name, pkg, &err);
-	if (rc != PP_OK)
-		return api_code_error(r, rc, install ? "install" : "uninstall", &err);
-	return api_json(r, 200, json_pack("{s:s, s:s, s:b}", "plugin", p->name, "package", pkg,
-					  "installed", install));
+	return api_op_firmware(r, install, p->name, pkg);
 }
 
 enum MHD_Result api_plugins(struct api_req *r)
@@ -255,7 +305,7 @@ out:
 enum MHD_Result api_dhcpd_conf(struct api_req *r)
 {
 	struct pp_snapshot *s;
-	struct pp_err err = { "" };
+	struct pp_err err = { 0 };
 	struct pp_buf b = { 0 };
 	const char *f = api_query(r, "format");
 	enum pp_dhcpd_format fmt = PP_DHCPD_ISC;
@@ -283,22 +333,30 @@ enum MHD_Result api_dhcpd_conf(struct api_req *r)
 
 /* ---- records --------------------------------------------------------------- */
 
+/* Filters, CSV and storage of call records: daemon/monitor/records.c. */
 struct log_arg {
 	json_t *arr;
-	uint64_t since, last;
+	struct pp_buf csv;
+	bool csv_on;
+	struct pp_rec_filter *f;
 	size_t limit;
+	uint64_t last;
 };
 
 static int rec_cb(uint64_t seq, json_t *val, void *arg)
 {
 	struct log_arg *a = arg;
-	json_t *o = json_is_object(val) ? json_deep_copy(val) : json_pack("{s:O}", "value", val);
+	json_t *o;
 
+	if (a->csv_on) {
+		pp_rec_csv_row(&a->csv, seq, val);
+		return PP_OK;
+	}
+	o = json_deep_copy(val);
 	if (!o)
 		return PP_ENOMEM;
 	json_object_set_new(o, "seq", json_integer((json_int_t)seq));
 	json_array_append_new(a->arr, o);
-	a->last = seq;
 	return PP_OK;
 }
 
@@ -307,28 +365,58 @@ static int rec_txn(struct pp_txn *t, void *arg)
 	struct log_arg *a = arg;
 
 	json_array_clear(a->arr);
-	a->last = a->since;
-	return pp_rec_each(t, a->since, a->limit, rec_cb, a);
+	pp_buf_reset(&a->csv);
+	if (a->csv_on)
+		pp_rec_csv_header(&a->csv);
+	return pp_rec_query(t, a->f, a->limit, rec_cb, a, &a->last);
 }
 
 enum MHD_Result api_records(struct api_req *r)
 {
+	static const char *const filters[] = { "since", "monitor", "number", "ext", "direction",
+					       "from", "to", "parsed" };
+	const char *fmt = api_query(r, "format");
+	const char *accept = MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, "Accept");
+	struct pp_rec_filter f;
 	struct log_arg a = { 0 };
 	uint64_t limit;
+	char why[200];
 	int rc;
 
 	if (strcmp(r->method, "GET") != 0)
 		return api_method_not_allowed(r, "GET");
-	if (api_query_u64(r, "since", 0, INT64_MAX, &a.since) != 0 ||
-	    api_query_u64(r, "limit", 100, 10000, &limit) != 0)
+	if (api_query_u64(r, "limit", 100, 10000, &limit) != 0)
 		return MHD_YES;
+	if (fmt && strcmp(fmt, "csv") && strcmp(fmt, "json"))
+		return api_error(r, 400, "format", "format must be json or csv");
+	a.csv_on = fmt ? !strcmp(fmt, "csv") : (accept && strstr(accept, "text/csv") != NULL);
+	pp_rec_filter_init(&f);
+	for (size_t i = 0; i < PP_ARRAY_LEN(filters); i++) {
+		const char *v = api_query(r, filters[i]);
+
+		if (v && pp_rec_filter_set(&f, filters[i], v, why, sizeof(why)) != PP_OK) {
+			pp_rec_filter_free(&f);
+			return api_error(r, 400, filters[i], "%s", why);
+		}
+	}
+	a.f = &f;
 	a.limit = limit ? (size_t)limit : 1;
 	a.arr = json_array();
 	rc = pp_store_read(r->api->d->store, rec_txn, &a);
+	pp_rec_filter_free(&f);
 	if (rc != PP_OK) {
 		json_decref(a.arr);
+		pp_buf_free(&a.csv);
 		return api_code_error(r, rc, "records", NULL);
 	}
+	if (a.csv_on) {
+		size_t len;
+		char *data = pp_buf_steal(&a.csv, &len);
+
+		json_decref(a.arr);
+		return api_text(r, 200, "text/csv; charset=utf-8", data, len);
+	}
+	pp_buf_free(&a.csv);
 	return api_json(r, 200, json_pack("{s:o, s:I}", "records", a.arr, "next",
 					  (json_int_t)a.last));
 }
@@ -341,6 +429,7 @@ enum MHD_Result api_records(struct api_req *r)
 struct sse {
 	struct pp_api *api;
 	uint64_t since;
+	uint64_t bell;      /* events bell count last seen (records.h) */
 	struct pp_buf out;
 	size_t off;
 	int64_t last_ms;
@@ -420,12 +509,12 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 			continue;
 		}
 		/* thread-per-connection: blocking here only holds this stream;
-		 * wake every 50 ms to notice a stop, poll the store every 200 ms */
-		for (int i = 0; i < SSE_POLL_MS / 50 && !atomic_load(&x->api->stopping); i++) {
-			struct timespec ts = { 0, 50 * 1000000L };
-
-			nanosleep(&ts, NULL);
-		}
+		 * the bell wakes us as soon as this process stores an event
+		 * (monitors' records), slices of 50 ms notice a stop, and the
+		 * store is polled every 200 ms for other writers (the CLI) */
+		for (int i = 0; i < SSE_POLL_MS / 50 && !atomic_load(&x->api->stopping); i++)
+			if (pp_events_bell_wait(&x->bell, 50))
+				break;
 	}
 }
 
@@ -465,6 +554,7 @@ enum MHD_Result api_events(struct api_req *r)
 	if (!x)
 		return api_error(r, 500, "", "out of memory");
 	x->api = r->api;
+	x->bell = pp_events_bell_count();
 	x->since = since;
 	x->last_ms = pp_now_ms();
 	pp_buf_printf(&x->out, "retry: 2000\n: phoneprov events since %llu\n\n",

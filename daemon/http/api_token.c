@@ -12,13 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../log.h"
+#include "lib/log.h"
 #include "api_int.h"
 
 static int read_token(const char *path, char *out, size_t n, struct pp_err *err)
 {
 	struct stat st;
 	ssize_t got;
+	char buf[4097];
+	size_t len, rest;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0) {
@@ -30,15 +32,37 @@ static int read_token(const char *path, char *out, size_t n, struct pp_err *err)
 	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
 		pp_log(PP_LOG_WARN, "api.token_mode", "file=%s mode=%o hint=%s", path,
 		       (unsigned)(st.st_mode & 0777), "chmod 600");
-	got = read(fd, out, n - 1);
+	got = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (got < 0) {
 		pp_err_set(err, "%s: cannot read token: %s", path, strerror(errno));
 		return PP_EIO;
 	}
-	out[got] = '\0';
-	out[strcspn(out, "\r\n \t")] = '\0';
-	if (strlen(out) < 16) {
+	buf[got] = '\0';
+	/* the token is the file's first word; anything but blanks after it,
+	 * or a token longer than we hold, is refused, never cut */
+	len = strcspn(buf, "\r\n \t");
+	if (got == (ssize_t)sizeof(buf) - 1 || len >= n) {
+		pp_err_set(err, "%s: token too long (at most %zu characters)", path, n - 1);
+		explicit_bzero(buf, sizeof(buf));
+		return PP_EINVAL;
+	}
+	rest = len;
+	while (rest < (size_t)got && strchr("\r\n \t", buf[rest]) && buf[rest])
+		rest++;
+	if (rest < (size_t)got) {
+		if (buf[rest])
+			pp_err_set(err, "%s: more than one token in the file (one word expected)",
+				   path);
+		else
+			pp_err_set(err, "%s: token holds a NUL byte", path);
+		explicit_bzero(buf, sizeof(buf));
+		return PP_EINVAL;
+	}
+	memcpy(out, buf, len);
+	out[len] = '\0';
+	explicit_bzero(buf, sizeof(buf));
+	if (len < 16) {
 		pp_err_set(err, "%s: token too short (at least 16 characters)", path);
 		return PP_EINVAL;
 	}

@@ -1,20 +1,22 @@
 /* HTTP file server (libmicrohttpd) on http.listen: GET and HEAD of rendered
- * per-device files and of the static tree, through pp_pipeline_fetch.
+ * per-device files and of the static tree, through pp_prov_fetch.
  * Conditional GET (ETag / Last-Modified), single byte ranges, keep-alive,
  * zero-copy sends of static files (MHD → sendfile). See docs/http.md. */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <microhttpd.h>
 
-#include "../daemon.h"
-#include "../log.h"
-#include "../metrics.h"
-#include "../pipeline.h"
+#include "daemon/daemon.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "daemon/provision/provision.h"
 #include "http_int.h"
 #include "http_util.h"
 
@@ -29,6 +31,10 @@ struct pp_http {
 	struct pp_daemon *d;
 	struct MHD_Daemon *mhd;
 	struct MHD_Response *err[6]; /* 400 403 404 405 414 500, shared */
+	struct MHD_Response *busy;   /* 503 + Retry-After: the provisioning queue is full */
+	int lfd;                     /* bound, until pp_http_run hands it to MHD */
+	char listen_text[80];
+	struct pp_headdl *hd;        /* the header deadline */
 };
 
 enum { E400, E403, E404, E405, E414, E500 };
@@ -50,14 +56,23 @@ struct http_req {
 	struct pp_blob blob;
 	bool have_blob;
 	bool head;
+	bool parked;        /* waiting for the provisioning worker */
+	bool suspended;     /* MHD_suspend_connection was called (under lock) */
+	bool worker_done;   /* the worker's callback ran (under lock) */
+	int park_rc;
+	pthread_mutex_t lock; /* the handler's suspend vs the worker's resume */
+	struct MHD_Connection *conn;
+	struct pp_http *h;
 	unsigned status;
 	uint64_t body;
+	uint64_t t0;        /* pp_mono_ns() when the request was complete */
 	char path[PP_PATH_MAX];
 	char ua[HTTP_UA_MAX];
 	char ip[64];
 };
 
 static char headers_seen; /* *req_cls marker between the first and second call */
+static char uri_refused;  /* *req_cls marker: uri_check answered 414 itself */
 
 /* MHD must hand us the path exactly as sent: we decode it once ourselves. */
 static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
@@ -87,6 +102,37 @@ static void log_refused(struct MHD_Connection *c, const char *method, const char
 	snprintf(shown, sizeof(shown), "%s", url);
 	pp_log(PP_LOG_INFO, "http.refused", "client=%s method=%s path=%s status=%u reason=%s", ip,
 	       method, pp_q(q1, sizeof(q1), shown), status, pp_q(q2, sizeof(q2), reason));
+}
+
+/* The request line was just parsed (the headers are still to come). A URL
+ * over the limit is answered 414 here, on the socket, and the connection is
+ * half-closed: libmicrohttpd would answer 431 instead when the long line
+ * and the headers together overflow the connection's memory (a line of
+ * ~7.7-8.1 KB), or close without a word. The handler then drops the request
+ * (MHD_NO) whatever happens to the headers. */
+static void *uri_check(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	static const char resp[] = "HTTP/1.1 414 URI Too Long\r\n"
+				   "Connection: close\r\n"
+				   "Content-Type: text/plain\r\n"
+				   "Content-Length: 17\r\n\r\n"
+				   "414 URI Too Long\n";
+	const union MHD_ConnectionInfo *ci;
+	char shown[128];
+
+	(void)cls;
+	if (strcspn(uri, "?") <= HTTP_RAW_URL_MAX)
+		return NULL;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return NULL; /* the handler answers (or MHD) */
+	snprintf(shown, sizeof(shown), "%.100s...", uri);
+	log_refused(c, "-", shown, 414, "path too long");
+	PP_COUNT(http.requests, 1);
+	PP_COUNT(http.refused, 1);
+	(void)!send(ci->connect_fd, resp, sizeof(resp) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	shutdown(ci->connect_fd, SHUT_WR);
+	return &uri_refused;
 }
 
 static enum MHD_Result send_err(struct pp_http *h, struct MHD_Connection *c, int which)
@@ -234,6 +280,55 @@ static enum MHD_Result serve(struct pp_http *h, struct MHD_Connection *c, struct
 	return ret;
 }
 
+/* The worker's completion of a parked request (worker thread). It may come
+ * before the handler suspended the connection: whoever is second acts.
+ * The resume comes after the unlock: once resumed, the MHD thread may answer,
+ * complete and free x (and its lock) before this thread runs again. */
+static void parked_done(void *ctx, int rc)
+{
+	struct http_req *x = ctx;
+	struct MHD_Connection *c = x->conn;
+	bool resume;
+
+	pthread_mutex_lock(&x->lock);
+	x->park_rc = rc;
+	x->worker_done = true;
+	resume = x->suspended;
+	pthread_mutex_unlock(&x->lock);
+	if (resume)
+		MHD_resume_connection(c); /* x is not touched after this */
+}
+
+static enum MHD_Result send_busy(struct pp_http *h, struct MHD_Connection *c)
+{
+	(void)h;
+	return MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, h->busy);
+}
+
+/* The second look of a parked request: the device is durable now. */
+static enum MHD_Result resumed(struct pp_http *h, struct MHD_Connection *c, struct http_req *x)
+{
+	const char *reason = "";
+	int rc;
+
+	x->parked = false;
+	if (x->park_rc != PP_OK && x->park_rc != PP_ENOENT) {
+		x->status = 500;
+		return send_err(h, c, E500);
+	}
+	x->rq.no_park = true;
+	rc = x->blob.data ? PP_OK : /* the worker handed the file over */
+	     pp_prov_fetch(h->d->prov, &x->rq, &x->blob, &reason, NULL, NULL);
+	if (rc != PP_OK) {
+		int which = rc == PP_EACCES ? E403 : rc == PP_ENOENT ? E404 : E500;
+
+		x->status = err_bodies[which].status;
+		return send_err(h, c, which);
+	}
+	x->have_blob = true;
+	return serve(h, c, x);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **req_cls)
@@ -247,12 +342,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	(void)version;
 	(void)upload_data;
+	if (*req_cls == &uri_refused)
+		return MHD_NO; /* answered 414 by uri_check: close */
 	if (!*req_cls) {
 		/* answering on the first call (headers only) makes MHD close the
 		 * connection: answer on the next one, after the (empty) body */
+		pp_headdl_head_done(h->hd, c);
 		*req_cls = &headers_seen;
 		return MHD_YES;
 	}
+	if (*req_cls != &headers_seen && *req_cls && ((struct http_req *)*req_cls)->parked)
+		return resumed(h, c, *req_cls);
 	if (*req_cls != &headers_seen || *upload_size) {
 		*upload_size = 0; /* a body on GET/HEAD is ignored */
 		return MHD_YES;
@@ -275,6 +375,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	x = malloc(sizeof(*x));
 	if (!x)
 		return send_err(h, c, E500);
+	x->t0 = pp_mono_ns();
 	rc = pp_http_decode_path(url, url_len, x->path, sizeof(x->path), &plen, &reason);
 	if (rc != PP_DEC_OK) {
 		free(x);
@@ -296,16 +397,47 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	x->status = 0;
 	x->body = 0;
 	x->have_blob = false;
-	rc = pp_pipeline_fetch(h->d, &x->rq, &x->blob, &reason);
+	x->conn = c;
+	x->h = h;
+	x->parked = x->suspended = x->worker_done = false;
+	pthread_mutex_init(&x->lock, NULL);
+	rc = pp_prov_fetch(h->d->prov, &x->rq, &x->blob, &reason, parked_done, x);
+	if (rc == PP_EAGAIN) {
+		/* the device is being written: the answer follows once it is
+		 * durable (the thread serves other connections meanwhile) */
+		bool done;
+
+		x->parked = true;
+		*req_cls = x;
+		pthread_mutex_lock(&x->lock);
+		done = x->worker_done;
+		if (!done) {
+			MHD_suspend_connection(c);
+			x->suspended = true;
+		}
+		pthread_mutex_unlock(&x->lock);
+		if (done)
+			return resumed(h, c, x);
+		return MHD_YES;
+	}
+	if (rc == PP_EBUSY) {
+		/* the provisioning queue is full: come back in a second */
+		pthread_mutex_destroy(&x->lock);
+		free(x);
+		return send_busy(h, c);
+	}
 	if (rc != PP_OK) {
 		int which = rc == PP_EACCES ? E403 : rc == PP_ENOENT ? E404 : E500;
 
 		if (rc == PP_EACCES)
 			log_refused(c, method, url, 403, reason);
-		else if (pp_log_enabled(PP_LOG_DEBUG))
-			pp_http_log_request(x->ip, method, x->path, err_bodies[which].status, 0, x->ua);
+		else
+			pp_http_log_request(x->ip, method, x->path, err_bodies[which].status, 0,
+					    pp_mono_ns() - x->t0, x->ua);
+		pp_hist_observe(&pp_metrics.http.duration, pp_mono_ns() - x->t0);
 		if (rc != PP_ENOENT && rc != PP_EACCES)
 			pp_blob_release(&x->blob);
+		pthread_mutex_destroy(&x->lock);
 		free(x);
 		return send_err(h, c, which);
 	}
@@ -320,8 +452,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	struct pp_http *h = cls;
 	struct http_req *x = *req_cls;
 
-	(void)c;
-	if (!x || *req_cls == (void *)&headers_seen)
+	pp_headdl_request_done(h->hd, c);
+	if (!x || *req_cls == (void *)&headers_seen || *req_cls == (void *)&uri_refused)
 		return;
 	*req_cls = NULL;
 	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && x->status) {
@@ -330,16 +462,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			PP_COUNT(http.bytes, x->body);
 		}
 		if (!x->head && x->status != MHD_HTTP_RANGE_NOT_SATISFIABLE)
-			pp_pipeline_done(h->d, &x->rq, &x->blob, x->body);
+			pp_prov_done(h->d->prov, &x->rq, &x->blob, x->body);
 	} else if (x->status) {
 		PP_COUNT(http.errors, 1); /* aborted mid-transfer */
 	}
-	if (pp_log_enabled(PP_LOG_DEBUG))
-		pp_http_log_request(x->ip, x->head ? "HEAD" : "GET", x->path, x->status,
-				    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? x->body : 0,
-				    x->ua);
+	uint64_t ns = pp_mono_ns() - x->t0;
+
+	pp_hist_observe(&pp_metrics.http.duration, ns);
+	pp_http_log_request(x->ip, x->head ? "HEAD" : "GET", x->path, x->status,
+			    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? x->body : 0, ns, x->ua);
 	if (x->have_blob)
 		pp_blob_release(&x->blob);
+	pthread_mutex_destroy(&x->lock);
 	free(x);
 }
 
@@ -350,6 +484,9 @@ static void free_errs(struct pp_http *h)
 			MHD_destroy_response(h->err[i]);
 		h->err[i] = NULL;
 	}
+	if (h->busy)
+		MHD_destroy_response(h->busy);
+	h->busy = NULL;
 }
 
 static int make_errs(struct pp_http *h)
@@ -364,6 +501,13 @@ static int make_errs(struct pp_http *h)
 		MHD_add_response_header(h->err[i], MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
 	}
 	MHD_add_response_header(h->err[E405], MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	h->busy = MHD_create_response_from_buffer(strlen("503 Service Unavailable\n"),
+						  (void *)"503 Service Unavailable\n",
+						  MHD_RESPMEM_PERSISTENT);
+	if (!h->busy)
+		return PP_ENOMEM;
+	MHD_add_response_header(h->busy, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+	MHD_add_response_header(h->busy, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	return PP_OK;
 }
 
@@ -372,7 +516,6 @@ int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
 	struct pp_snapshot *s = pp_daemon_acquire(d);
 	struct pp_http *h;
 	char listen_text[80];
-	unsigned pool;
 	int fd, rc;
 
 	*out = NULL;
@@ -394,7 +537,7 @@ int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
 		free(h);
 		return PP_ENOMEM;
 	}
-	rc = pp_http_listen_socket(&s->cfg->http.listen, "http.listen", &fd, err);
+	rc = pp_http_listen_socket(&s->cfg->http.listen, "http.listen", d->sockact, &fd, err);
 	snprintf(listen_text, sizeof(listen_text), "%s", s->cfg->http.listen.text);
 	pp_snapshot_release(s);
 	if (rc != PP_OK) {
@@ -402,30 +545,53 @@ int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
 		free(h);
 		return rc;
 	}
-	pool = pp_http_pool_size();
+	h->lfd = fd;
+	snprintf(h->listen_text, sizeof(h->listen_text), "%s", listen_text);
+	*out = h;
+	return PP_OK;
+}
+
+int pp_http_run(struct pp_http *h, struct pp_err *err)
+{
+	unsigned pool = pp_http_pool_size();
+	int fd = h->lfd;
+	struct pp_snapshot *s = pp_daemon_acquire(h->d);
+	unsigned hto = s->cfg->http.header_timeout_s, maxc = s->cfg->http.max_connections,
+		 perip = s->cfg->http.max_connections_per_ip;
+
+	pp_snapshot_release(s);
+	h->hd = pp_headdl_new("http", hto);
+	if (!h->hd) {
+		pp_err_set(err, "http: cannot start the header deadline thread");
+		return PP_ERR;
+	}
+	maxc = pp_http_conn_limit(maxc);
 	h->mhd = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
+			MHD_ALLOW_SUSPEND_RESUME |
 			MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, h,
 		MHD_OPTION_EXTERNAL_LOGGER, pp_http_mhd_logger, (void *)"http.mhd",
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_THREAD_POOL_SIZE, pool,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)pp_http_conn_limit(4096),
+		MHD_OPTION_CONNECTION_LIMIT, maxc,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, perip,
+		MHD_OPTION_NOTIFY_CONNECTION, pp_headdl_notify, h->hd,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+		MHD_OPTION_URI_LOG_CALLBACK, uri_check, h,
 		MHD_OPTION_END);
 	if (!h->mhd) {
-		close(fd);
-		free_errs(h);
-		free(h);
 		pp_err_set(err, "http.listen: cannot start the HTTP server");
 		return PP_ERR;
 	}
-	pp_log(PP_LOG_INFO, "http.start", "listen=%s threads=%u", listen_text, pool);
-	*out = h;
+	h->lfd = -1; /* MHD's now */
+	pp_log(PP_LOG_INFO, "http.start",
+	       "listen=%s threads=%u max_connections=%u max_connections_per_ip=%u "
+	       "header_timeout_s=%u", h->listen_text, pool, maxc, perip, hto);
 	return PP_OK;
 }
 
@@ -433,7 +599,11 @@ void pp_http_stop(struct pp_http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->mhd); /* closes the listening socket too */
+	if (h->mhd)
+		MHD_stop_daemon(h->mhd); /* closes the listening socket too */
+	else if (h->lfd >= 0)
+		close(h->lfd);
+	pp_headdl_free(h->hd);
 	free_errs(h);
 	free(h);
 	pp_log(PP_LOG_INFO, "http.stop", "status=%s", "stopped");

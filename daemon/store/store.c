@@ -2,9 +2,12 @@
  * The typed accessors (devices, configs, files, logs) live in store_kinds.c.
  * Encoding and behaviour are documented in docs/store.md. */
 #include "store_priv.h"
+#include "lib/log.h" /* pp_q only: the store never logs */
 
 #include <endian.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../log.h"
 
 const char *const pp_db_names[PP_DB_COUNT] = {
 	[PP_DB_DEVICES] = "devices",
@@ -31,6 +33,14 @@ const char *const pp_db_names[PP_DB_COUNT] = {
 /* Per-thread transaction state, so that a callback that opens another
  * transaction on the same store does not re-take the rwlock (which could
  * deadlock against a waiting grower) and so nested writes are refused. */
+/* the system error of this thread's last failed commit (ENOSPC...), 0 = none */
+static _Thread_local int tl_commit_errno;
+
+int pp_store_last_errno(void)
+{
+	return tl_commit_errno;
+}
+
 static _Thread_local struct {
 	struct pp_store *st;
 	int depth;
@@ -39,6 +49,27 @@ static _Thread_local struct {
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pp_store *reg_head;
+
+static _Atomic(pp_store_notice_fn) notice_fn;
+
+void pp_store_set_notice(pp_store_notice_fn fn)
+{
+	atomic_store(&notice_fn, fn);
+}
+
+void store_notice(int level, const char *event, const char *fmt, ...)
+{
+	pp_store_notice_fn fn = atomic_load(&notice_fn);
+	char detail[512];
+	va_list ap;
+
+	if (!fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	fn(level, event, detail);
+}
 
 int pp_store_mdb_fail(struct pp_txn *t, int rc, const char *op, enum pp_db db)
 {
@@ -52,7 +83,7 @@ int pp_store_mdb_fail(struct pp_txn *t, int rc, const char *op, enum pp_db db)
 			t->mdb_err = rc;
 		return PP_EIO;
 	case EACCES:
-		pp_log(PP_LOG_ERROR, "store.error", "op=%s db=%s error=%s", op,
+		store_notice(PP_STORE_ERROR, "store.error", "op=%s db=%s error=%s", op,
 		       pp_db_names[db], "read-only-transaction");
 		return PP_EACCES;
 	case MDB_BAD_VALSIZE:
@@ -62,7 +93,7 @@ int pp_store_mdb_fail(struct pp_txn *t, int rc, const char *op, enum pp_db db)
 			t->mdb_err = rc;
 		{
 			char q[160];
-			pp_log(PP_LOG_ERROR, "store.error", "op=%s db=%s error=%s", op,
+			store_notice(PP_STORE_ERROR, "store.error", "op=%s db=%s error=%s", op,
 			       pp_db_names[db], pp_q(q, sizeof(q), mdb_strerror(rc)));
 		}
 		return PP_EIO;
@@ -105,14 +136,14 @@ int pp_store_json_decode(const void *buf, size_t len, enum pp_db db, const char 
 
 	*out = NULL;
 	if (len < 1 || p[0] != PP_VAL_JSON_V1) {
-		pp_log(PP_LOG_ERROR, "store.decode", "db=%s key=%s reason=%s",
+		store_notice(PP_STORE_ERROR, "store.decode", "db=%s key=%s reason=%s",
 		       pp_db_names[db], pp_q(q, sizeof(q), key),
 		       len < 1 ? "empty-value" : "unknown-version");
 		return PP_EIO;
 	}
 	j = json_loadb((const char *)p + 1, len - 1, JSON_ALLOW_NUL, &je);
 	if (!j || !json_is_object(j)) {
-		pp_log(PP_LOG_ERROR, "store.decode", "db=%s key=%s reason=%s",
+		store_notice(PP_STORE_ERROR, "store.decode", "db=%s key=%s reason=%s",
 		       pp_db_names[db], pp_q(q, sizeof(q), key),
 		       pp_q(r, sizeof(r), j ? "not-an-object" : je.text));
 		json_decref(j);
@@ -216,10 +247,10 @@ static int adopt_mapsize(struct pp_store *st)
 	atomic_store(&st->mapsize, env_mapsize(st));
 	unlock(st);
 	if (rc) {
-		pp_log(PP_LOG_ERROR, "store.resize", "error=%d", rc);
+		store_notice(PP_STORE_ERROR, "store.resize", "error=%d", rc);
 		return PP_EIO;
 	}
-	pp_log(PP_LOG_DEBUG, "store.resized", "mapsize=%zu", atomic_load(&st->mapsize));
+	store_notice(PP_STORE_DEBUG, "store.resized", "mapsize=%zu", atomic_load(&st->mapsize));
 	return PP_OK;
 }
 
@@ -240,7 +271,7 @@ static int grow_map(struct pp_store *st, size_t seen)
 			want = seen > st->max_mapsize / 2 ? st->max_mapsize : seen * 2;
 			if (want <= seen) {
 				unlock(st);
-				pp_log(PP_LOG_ERROR, "store.full", "mapsize=%zu max=%zu", seen,
+				store_notice(PP_STORE_ERROR, "store.full", "mapsize=%zu max=%zu", seen,
 				       st->max_mapsize);
 				return PP_EIO;
 			}
@@ -250,11 +281,11 @@ static int grow_map(struct pp_store *st, size_t seen)
 	atomic_store(&st->mapsize, env_mapsize(st));
 	unlock(st);
 	if (rc) {
-		pp_log(PP_LOG_ERROR, "store.grow", "error=%d", rc);
+		store_notice(PP_STORE_ERROR, "store.grow", "error=%d", rc);
 		return PP_EIO;
 	}
 	if (cur <= seen)
-		pp_log(PP_LOG_INFO, "store.grow", "from=%zu to=%zu", seen,
+		store_notice(PP_STORE_INFO, "store.grow", "from=%zu to=%zu", seen,
 		       atomic_load(&st->mapsize));
 	return PP_OK;
 }
@@ -285,7 +316,7 @@ static int txn_begin(struct pp_store *st, unsigned int flags, bool nested, MDB_t
 		}
 		{
 			char q[160];
-			pp_log(PP_LOG_ERROR, "store.txn", "op=begin error=%s",
+			store_notice(PP_STORE_ERROR, "store.txn", "op=begin error=%s",
 			       pp_q(q, sizeof(q), mdb_strerror(rc)));
 		}
 		return rc == MDB_READERS_FULL ? PP_EBUSY : PP_EIO;
@@ -346,9 +377,11 @@ int pp_store_write(struct pp_store *st, pp_txn_fn fn, void *arg)
 	if (!st)
 		return PP_EINVAL;
 	if (!enter(st, true, &nested)) {
-		pp_log(PP_LOG_ERROR, "store.txn", "op=write error=nested-write-transaction");
+		store_notice(PP_STORE_ERROR, "store.txn", "op=write error=nested-write-transaction");
 		return PP_EBUSY;
 	}
+	if (!nested)
+		tl_commit_errno = 0;
 	for (;;) {
 		struct pp_txn t = { .st = st };
 		bool prev_in_write;
@@ -371,8 +404,9 @@ int pp_store_write(struct pp_store *st, pp_txn_fn fn, void *arg)
 			} else if (c) {
 				char q[160];
 
-				pp_log(PP_LOG_ERROR, "store.txn", "op=commit error=%s",
+				store_notice(PP_STORE_ERROR, "store.txn", "op=commit error=%s",
 				       pp_q(q, sizeof(q), mdb_strerror(c)));
+				tl_commit_errno = c > 0 ? c : 0; /* LMDB's own codes are < 0 */
 				rc = PP_EIO;
 			}
 		} else {
@@ -385,7 +419,7 @@ int pp_store_write(struct pp_store *st, pp_txn_fn fn, void *arg)
 		if (t.mdb_err != MDB_MAP_FULL)
 			break;
 		if (nested) {
-			pp_log(PP_LOG_ERROR, "store.full",
+			store_notice(PP_STORE_ERROR, "store.full",
 			       "reason=cannot-grow-map-inside-another-transaction");
 			rc = PP_EIO;
 			break;
@@ -395,6 +429,41 @@ int pp_store_write(struct pp_store *st, pp_txn_fn fn, void *arg)
 	}
 	leave(st, nested);
 	return rc;
+}
+
+bool pp_txn_doomed(const struct pp_txn *t)
+{
+	return t->mdb_err != 0;
+}
+
+int pp_txn_nested(struct pp_txn *t, pp_txn_fn fn, void *arg)
+{
+	struct pp_txn c = { .st = t->st, .rdonly = false };
+	int rc, mrc;
+
+	if (t->rdonly)
+		return PP_EINVAL;
+	if (t->mdb_err)
+		return PP_EIO; /* the parent is doomed already */
+	mrc = mdb_txn_begin(t->st->env, t->txn, 0, &c.txn);
+	if (mrc)
+		return pp_store_mdb_fail(t, mrc, "nested-begin", PP_DB_META);
+	rc = fn(&c, arg);
+	if (c.mdb_err) {
+		/* MAP_FULL and friends doom the whole batch: the writer grows the
+		 * map and runs the parent again */
+		mdb_txn_abort(c.txn);
+		t->mdb_err = c.mdb_err;
+		return rc != PP_OK ? rc : PP_EIO;
+	}
+	if (rc != PP_OK) {
+		mdb_txn_abort(c.txn);
+		return rc;
+	}
+	mrc = mdb_txn_commit(c.txn);
+	if (mrc)
+		return pp_store_mdb_fail(t, mrc, "nested-commit", PP_DB_META);
+	return PP_OK;
 }
 
 /* ---- open / close ---- */
@@ -557,7 +626,7 @@ static int store_create(const char *dir, const struct pp_store_opts *o, const st
 	/* slots of readers killed while in a txn would pin old pages forever */
 	mdb_reader_check(st->env, &dead);
 	if (dead)
-		pp_log(PP_LOG_INFO, "store.stale_readers", "cleared=%d", dead);
+		store_notice(PP_STORE_INFO, "store.stale_readers", "cleared=%d", dead);
 
 	ia.st = st;
 	rc = pp_store_write(st, init_dbs, &ia);
@@ -569,7 +638,7 @@ static int store_create(const char *dir, const struct pp_store_opts *o, const st
 		store_free(st);
 		return rc;
 	}
-	pp_log(PP_LOG_DEBUG, "store.open", "dir=%s mapsize=%zu schema=%u", dir,
+	store_notice(PP_STORE_DEBUG, "store.open", "dir=%s mapsize=%zu schema=%u", dir,
 	       atomic_load(&st->mapsize), ia.schema);
 	*out = st;
 	return PP_OK;

@@ -1,6 +1,7 @@
 /* Typed accessors of the store: devices, ip2mac, configs (with inheritance),
  * rendered files, call records and events. See docs/store.md. */
 #include "store_priv.h"
+#include "lib/log.h" /* pp_q only: the store never logs */
 
 #include <arpa/inet.h>
 #include <endian.h>
@@ -9,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../log.h"
 
-#define CFG_MAX_DEPTH 64
 #define PRUNE_MAX_PER_APPEND 1024
 
 /* ---- generic helpers ---- */
@@ -35,7 +34,7 @@ static int writable(struct pp_txn *t)
 	if (!t)
 		return PP_EINVAL;
 	if (t->rdonly) {
-		pp_log(PP_LOG_ERROR, "store.error", "error=write-in-read-only-transaction");
+		store_notice(PP_STORE_ERROR, "store.error", "error=write-in-read-only-transaction");
 		return PP_EACCES;
 	}
 	return PP_OK;
@@ -248,7 +247,7 @@ int pp_ip2mac_get(struct pp_txn *t, const char *ip, char mac[18])
 	if (v.mv_size != 18 || p[0] != PP_VAL_IP2MAC_V1 ||
 	    pp_mac_normalize((const char *)p + 1, 17, mac) != PP_OK) {
 		mac[0] = '\0';
-		pp_log(PP_LOG_ERROR, "store.decode", "db=ip2mac key=%s reason=%s",
+		store_notice(PP_STORE_ERROR, "store.decode", "db=ip2mac key=%s reason=%s",
 		       pp_q(q, sizeof(q), n), "bad-value");
 		return PP_EIO;
 	}
@@ -337,7 +336,10 @@ int pp_cfg_each(struct pp_txn *t, pp_cfg_cb cb, void *arg)
 }
 
 /* Fill `dst` with what `src` has and dst lacks; objects on both sides merge
- * recursively; otherwise dst (the nearer config) wins. */
+ * recursively; otherwise dst (the nearer config) wins. `dst` is owned by the
+ * caller at its top level only: its values (and all of `src`) may be shared
+ * with memoised results of other configs, so an object is copied (shallow)
+ * before it is merged into, and nothing reachable from src is modified. */
 static int merge_under(json_t *dst, json_t *src)
 {
 	const char *key;
@@ -350,42 +352,83 @@ static int merge_under(json_t *dst, json_t *src)
 			if (json_object_set(dst, key, sv) != 0)
 				return PP_ENOMEM;
 		} else if (json_is_object(dv) && json_is_object(sv)) {
-			int rc = merge_under(dv, sv);
+			json_t *nv = json_copy(dv);
+			int rc = nv ? merge_under(nv, sv) : PP_ENOMEM;
 
-			if (rc != PP_OK)
+			if (rc == PP_OK && json_object_set_new(dst, key, nv) != 0)
+				return PP_ENOMEM;
+			if (rc != PP_OK) {
+				json_decref(nv);
 				return rc;
+			}
 		}
 	}
 	return PP_OK;
 }
 
-struct cfg_stack {
-	const char *ids[CFG_MAX_DEPTH];
-	int n;
+/* One walk of an inheritance graph: every config is read (and, when
+ * merging, resolved) once, however many paths lead to it, so a walk is
+ * linear in configs + edges. The result of a config is the same as the
+ * tree expansion (its raw_config, then each parent's full result in order)
+ * because merge_under is pure. */
+struct cfg_walk {
+	json_t *height;   /* id -> configs on its longest path up; 0 while on the path */
+	json_t *memo;     /* id -> resolved raw_config (merging walks only) */
+	bool merge;
+	int depth;        /* configs on the current path */
+	int max_depth;
+	size_t max_count; /* distinct configs */
+	struct pp_cfg_chain *info;
 };
 
-static int cfg_resolve_rec(struct pp_txn *t, const char *id, struct cfg_stack *s,
-			   json_t **out)
+static int cfg_walk_rec(struct pp_txn *t, struct cfg_walk *w, const char *id, int *h_out,
+			json_t **res_out)
 {
-	json_t *cfg, *raw, *parents, *p, *res;
+	json_t *hv, *cfg, *raw, *parents, *p, *res = NULL;
 	char q[160];
 	size_t i;
-	int rc;
+	int rc, h = 0;
 
-	*out = NULL;
-	for (int j = 0; j < s->n; j++) {
-		if (strcmp(s->ids[j], id) == 0) {
-			pp_log(PP_LOG_WARN, "store.config", "id=%s error=inheritance-cycle",
-			       pp_q(q, sizeof(q), id));
+	*h_out = 0;
+	*res_out = NULL;
+	hv = json_object_get(w->height, id);
+	if (hv) {
+		if (json_integer_value(hv) == 0) {
+			store_notice(PP_STORE_WARN, "store.config", "id=%s error=inheritance-cycle",
+				     pp_q(q, sizeof(q), id));
+			if (w->info) {
+				w->info->cycle = true;
+				snprintf(w->info->at, sizeof(w->info->at), "%s", id);
+			}
 			return PP_EINVAL;
 		}
-	}
-	if (s->n == CFG_MAX_DEPTH)
+		*h_out = (int)json_integer_value(hv);
+		*res_out = json_object_get(w->memo, id);
+		if (w->depth + *h_out <= w->max_depth)
+			return PP_OK;
+		/* known already, but this path through it is too long */
+		if (w->info) {
+			w->info->too_deep = true;
+			snprintf(w->info->at, sizeof(w->info->at), "%s", id);
+		}
 		return PP_EINVAL;
+	}
+	if (w->depth >= w->max_depth || json_object_size(w->height) >= w->max_count) {
+		if (w->info) {
+			w->info->too_deep = w->depth >= w->max_depth;
+			w->info->too_big = !w->info->too_deep;
+			snprintf(w->info->at, sizeof(w->info->at), "%s", id);
+		}
+		return PP_EINVAL;
+	}
 	rc = pp_cfg_get(t, id, &cfg);
-	if (rc == PP_ENOENT && s->n > 0) {
-		pp_log(PP_LOG_WARN, "store.config", "id=%s error=missing-parent",
-		       pp_q(q, sizeof(q), id));
+	if (rc == PP_ENOENT && w->depth > 0) {
+		store_notice(PP_STORE_WARN, "store.config", "id=%s error=missing-parent",
+			     pp_q(q, sizeof(q), id));
+		if (w->info) {
+			w->info->missing = true;
+			snprintf(w->info->at, sizeof(w->info->at), "%s", id);
+		}
 		return PP_EINVAL;
 	}
 	if (rc != PP_OK)
@@ -395,59 +438,160 @@ static int cfg_resolve_rec(struct pp_txn *t, const char *id, struct cfg_stack *s
 		json_decref(cfg);
 		return PP_EINVAL;
 	}
-	res = raw ? json_deep_copy(raw) : json_object();
-	if (!res) {
+	if (w->merge && !(res = raw ? json_copy(raw) : json_object())) {
 		json_decref(cfg);
 		return PP_ENOMEM;
 	}
-	s->ids[s->n++] = id;
+	if (json_object_set_new(w->height, id, json_integer(0)) != 0) {
+		json_decref(res);
+		json_decref(cfg);
+		return PP_ENOMEM;
+	}
+	w->depth++;
 	parents = json_object_get(cfg, "parent_ids");
 	if (parents && !json_is_array(parents))
 		rc = PP_EINVAL;
 	json_array_foreach(parents, i, p) {
 		json_t *pres;
+		int ph;
 
 		if (!json_is_string(p)) {
 			rc = PP_EINVAL;
 			break;
 		}
-		rc = cfg_resolve_rec(t, json_string_value(p), s, &pres);
+		rc = cfg_walk_rec(t, w, json_string_value(p), &ph, &pres);
 		if (rc == PP_ENOENT)
 			rc = PP_EINVAL;
 		if (rc != PP_OK)
 			break;
-		rc = merge_under(res, pres);
-		json_decref(pres);
-		if (rc != PP_OK)
+		if (ph > h)
+			h = ph;
+		if (w->merge && (rc = merge_under(res, pres)) != PP_OK)
 			break;
 	}
-	s->n--;
+	w->depth--;
+	if (rc == PP_OK && json_object_set_new(w->height, id, json_integer(h + 1)) != 0)
+		rc = PP_ENOMEM;
+	if (rc == PP_OK && w->merge && json_object_set(w->memo, id, res) != 0)
+		rc = PP_ENOMEM;
 	json_decref(cfg);
-	if (rc != PP_OK) {
-		json_decref(res);
+	json_decref(res); /* the memo holds it */
+	if (rc != PP_OK)
 		return rc;
-	}
-	*out = res;
+	*h_out = h + 1;
+	*res_out = w->merge ? json_object_get(w->memo, id) : NULL;
 	return PP_OK;
+}
+
+static int cfg_walk(struct pp_txn *t, struct cfg_walk *w, const char *id, int *h,
+		    json_t **res)
+{
+	json_t *r = NULL;
+	int rc;
+
+	w->height = json_object();
+	w->memo = json_object();
+	if (!w->height || !w->memo)
+		rc = PP_ENOMEM;
+	else
+		rc = cfg_walk_rec(t, w, id, h, &r);
+	if (res)
+		*res = r;
+	if (rc == PP_OK && res && *res && !(*res = json_deep_copy(*res)))
+		rc = PP_ENOMEM;
+	if (rc != PP_OK && res)
+		*res = NULL;
+	return rc;
 }
 
 int pp_cfg_resolve(struct pp_txn *t, const char *id, json_t **out)
 {
-	struct cfg_stack s = { .n = 0 };
-	json_t *res;
-	int rc;
+	struct cfg_walk w = { .merge = true, .max_depth = PP_CFG_MAX_DEPTH,
+			      .max_count = PP_CFG_MAX_CHAIN };
+	int h, rc;
 
 	*out = NULL;
 	if (!t || !id)
 		return PP_EINVAL;
-	rc = cfg_resolve_rec(t, id, &s, &res);
-	if (rc != PP_OK)
-		return rc;
-	/* merge_under shares parents' subtrees by reference: hand out a copy
-	 * that owns all of its values */
-	*out = json_deep_copy(res);
-	json_decref(res);
-	return *out ? PP_OK : PP_ENOMEM;
+	/* merge_under shares values between memoised results: cfg_walk hands
+	 * out a deep copy that owns all of its values */
+	rc = cfg_walk(t, &w, id, &h, out);
+	json_decref(w.height);
+	json_decref(w.memo);
+	return rc;
+}
+
+int pp_cfg_chain(struct pp_txn *t, const char *id, int max_depth, size_t max_count,
+		 struct pp_cfg_chain *info)
+{
+	struct cfg_walk w = { .max_depth = max_depth, .max_count = max_count, .info = info };
+	int h = 0, rc;
+
+	memset(info, 0, sizeof(*info));
+	if (!t || !id)
+		return PP_EINVAL;
+	rc = cfg_walk(t, &w, id, &h, NULL);
+	info->depth = h;
+	info->count = json_object_size(w.height);
+	json_decref(w.height);
+	json_decref(w.memo);
+	return rc;
+}
+
+/* ---- reachability (who inherits from a config), memoised ---- */
+
+struct pp_cfg_reach {
+	char *target;
+	json_t *memo; /* id -> true / false; null while on the path */
+};
+
+struct pp_cfg_reach *pp_cfg_reach_new(const char *target)
+{
+	struct pp_cfg_reach *r = calloc(1, sizeof(*r));
+
+	if (!r || !(r->target = strdup(target)) || !(r->memo = json_object())) {
+		pp_cfg_reach_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void pp_cfg_reach_free(struct pp_cfg_reach *r)
+{
+	if (!r)
+		return;
+	free(r->target);
+	json_decref(r->memo);
+	free(r);
+}
+
+static bool reach_rec(struct pp_txn *t, struct pp_cfg_reach *r, const char *id, int depth)
+{
+	json_t *v, *cfg, *p;
+	bool found = false;
+	size_t i;
+
+	if (strcmp(id, r->target) == 0)
+		return true;
+	if ((v = json_object_get(r->memo, id)))
+		return json_is_true(v); /* null: on the path (a cycle) */
+	if (depth >= PP_CFG_MAX_DEPTH || pp_cfg_get(t, id, &cfg) != PP_OK)
+		return false;
+	json_object_set_new(r->memo, id, json_null());
+	json_array_foreach(json_object_get(cfg, "parent_ids"), i, p) {
+		if (json_is_string(p) && reach_rec(t, r, json_string_value(p), depth + 1)) {
+			found = true;
+			break;
+		}
+	}
+	json_decref(cfg);
+	json_object_set_new(r->memo, id, json_boolean(found));
+	return found;
+}
+
+bool pp_cfg_reaches(struct pp_txn *t, struct pp_cfg_reach *r, const char *id)
+{
+	return r && id && reach_rec(t, r, id, 0);
 }
 
 /* ---- files ---- */
@@ -466,10 +610,34 @@ static uint64_t be64_get(const unsigned char *p)
 	return be64toh(v);
 }
 
+/* "\"<32 hex digits>\"" from the 16 hash bytes of a file header. */
+static void etag_text(const unsigned char h[16], char out[40])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	out[0] = '"';
+	for (int i = 0; i < 16; i++) {
+		out[1 + 2 * i] = hex[h[i] >> 4];
+		out[2 + 2 * i] = hex[h[i] & 15];
+	}
+	out[33] = '"';
+	out[34] = '\0';
+}
+
+void pp_file_etag(const void *data, size_t size, char out[40])
+{
+	unsigned char b[16];
+	uint64_t h[2];
+
+	pp_store_hash128(data, size, h);
+	be64_put(b, h[0]);
+	be64_put(b + 8, h[1]);
+	etag_text(b, out);
+}
+
 static int file_decode(const char *path, const MDB_val *v, struct pp_file *f)
 {
 	const unsigned char *p = v->mv_data;
-	static const char hex[] = "0123456789abcdef";
 	const char *why = NULL;
 	char q[200];
 
@@ -482,19 +650,13 @@ static int file_decode(const char *path, const MDB_val *v, struct pp_file *f)
 			if (p[i])
 				why = "bad-header";
 	if (why) {
-		pp_log(PP_LOG_ERROR, "store.decode", "db=files key=%s reason=%s",
+		store_notice(PP_STORE_ERROR, "store.decode", "db=files key=%s reason=%s",
 		       pp_q(q, sizeof(q), path), why);
 		memset(f, 0, sizeof(*f));
 		return PP_EIO;
 	}
 	f->mtime_ms = (int64_t)be64_get(p + 8);
-	f->etag[0] = '"';
-	for (int i = 0; i < 16; i++) {
-		f->etag[1 + 2 * i] = hex[p[16 + i] >> 4];
-		f->etag[2 + 2 * i] = hex[p[16 + i] & 15];
-	}
-	f->etag[33] = '"';
-	f->etag[34] = '\0';
+	etag_text(p + 16, f->etag);
 	f->data = p + PP_FILE_HDR;
 	f->size = v->mv_size - PP_FILE_HDR;
 	return PP_OK;
@@ -506,6 +668,10 @@ int pp_file_get(struct pp_txn *t, const char *path, struct pp_file *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	/* a path longer than LMDB's key limit (511 bytes) cannot have been
+	 * stored: no such rendered file (a static file may still answer) */
+	if (t && path && strlen(path) > t->st->maxkey)
+		return PP_ENOENT;
 	if ((rc = key_of(t, path, &k)) != PP_OK)
 		return rc;
 	rc = mdb_get(t->txn, t->st->dbi[PP_DB_FILES], &k, &v);
@@ -702,6 +868,92 @@ int pp_event_append(struct pp_txn *t, const char *type, const json_t *data, uint
 	}
 	rc = log_append(t, PP_DB_EVENTS, val, t->st->events_max, seq);
 	json_decref(val);
+	return rc;
+}
+
+/* ---- call-record batches (pp_rec_append_batch) ---- */
+
+/* Reserve n sequence numbers of a log: the first is returned, the counter
+ * in meta ends at the last. */
+static int log_reserve(struct pp_txn *t, enum pp_db db, size_t n, uint64_t *first)
+{
+	char name[32];
+	MDB_val k = { 0, name };
+	unsigned char b[8];
+	int rc;
+
+	if ((rc = log_next_seq(t, db, first)) != PP_OK)
+		return rc;
+	if (n > 1) {
+		if (*first > UINT64_MAX - n)
+			return PP_EIO;
+		k.mv_size = (size_t)snprintf(name, sizeof(name), "seq.%s", pp_db_names[db]);
+		be64_put(b, *first + n - 1);
+		rc = put_raw(t, PP_DB_META, &k, b, 8, 0);
+	}
+	return rc;
+}
+
+/* The value of a stored record: version byte, the record's JSON text with
+ * "seq" added before its closing brace. */
+static void rec_value(const char *text, size_t len, uint64_t seq, struct pp_buf *out)
+{
+	pp_buf_reset(out);
+	pp_buf_putc(out, (char)PP_VAL_JSON_V1);
+	pp_buf_append(out, text, len - 1);
+	pp_buf_printf(out, "%s\"seq\":%llu}", len > 2 ? "," : "", (unsigned long long)seq);
+}
+
+int pp_rec_append_batch(struct pp_txn *t, const char *const *texts, const size_t *lens,
+			size_t n, int64_t ts_ms, uint64_t *seqs)
+{
+	struct pp_buf rv = { 0 }, ev = { 0 };
+	uint64_t rseq, eseq;
+	int rc;
+
+	if ((rc = writable(t)) != PP_OK)
+		return rc;
+	if (!n)
+		return PP_OK;
+	for (size_t i = 0; i < n; i++)
+		if (!texts[i] || lens[i] < 2 || texts[i][0] != '{' || texts[i][lens[i] - 1] != '}')
+			return PP_EINVAL;
+	if ((rc = log_reserve(t, PP_DB_RECORDS, n, &rseq)) != PP_OK ||
+	    (rc = log_reserve(t, PP_DB_EVENTS, n, &eseq)) != PP_OK)
+		return rc;
+	for (size_t i = 0; rc == PP_OK && i < n; i++) {
+		unsigned char kb[8];
+		MDB_val k = { 8, kb };
+
+		rec_value(texts[i], lens[i], rseq + i, &rv);
+		pp_buf_reset(&ev);
+		pp_buf_putc(&ev, (char)PP_VAL_JSON_V1);
+		pp_buf_printf(&ev, "{\"seq\":%llu,\"ts\":%lld,\"type\":\"record\",\"data\":",
+			      (unsigned long long)(eseq + i), (long long)ts_ms);
+		pp_buf_append(&ev, rv.data + 1, rv.len - 1);
+		pp_buf_putc(&ev, '}');
+		if (!rv.data || !ev.data) {
+			rc = PP_ENOMEM;
+			break;
+		}
+		be64_put(kb, rseq + i);
+		/* sequence keys only grow: appending skips the B-tree search */
+		if ((rc = put_raw(t, PP_DB_RECORDS, &k, rv.data, rv.len, MDB_APPEND)) != PP_OK)
+			break;
+		be64_put(kb, eseq + i);
+		rc = put_raw(t, PP_DB_EVENTS, &k, ev.data, ev.len, MDB_APPEND);
+		if (rc == PP_OK && seqs)
+			seqs[i] = rseq + i;
+	}
+	pp_buf_free(&rv);
+	pp_buf_free(&ev);
+	/* prune as n single appends would (log_prune removes at most
+	 * PRUNE_MAX_PER_APPEND per call) */
+	for (size_t i = 0; rc == PP_OK && i <= n / PRUNE_MAX_PER_APPEND; i++) {
+		rc = log_prune(t, PP_DB_RECORDS, rseq + n - 1, t->st->records_max);
+		if (rc == PP_OK)
+			rc = log_prune(t, PP_DB_EVENTS, eseq + n - 1, t->st->events_max);
+	}
 	return rc;
 }
 

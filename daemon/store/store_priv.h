@@ -51,6 +51,10 @@ struct pp_txn {
 	int mdb_err;               /* LMDB error that dooms this txn (MAP_FULL...) */
 };
 
+/* Report a notice to the installed sink (store.h), printf-style detail. */
+void store_notice(int level, const char *event, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Map an LMDB return code to a PP_ code; logs unexpected errors and remembers
  * errors that doom the transaction (MDB_MAP_FULL makes the writer grow). */
 int pp_store_mdb_fail(struct pp_txn *t, int rc, const char *op, enum pp_db db);

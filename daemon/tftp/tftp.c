@@ -15,11 +15,13 @@
  * - Only a timeout resends; duplicate or old ACKs are ignored, so the
  *   Sorcerer's Apprentice bug cannot happen.
  * See docs/tftp.md. */
-#include "../daemon.h"
+#include "daemon/daemon.h"
+#include "daemon/sockact.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +31,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../log.h"
-#include "../metrics.h"
-#include "../pipeline.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "daemon/provision/provision.h"
 #include "tftp_proto.h"
 
-#define MAX_XFERS 8192
+#define CLIENT_BUCKETS 4096        /* per-address counts (chained) */
+#define LOG_BURST 200              /* refused/failed lines logged in a burst ... */
+#define LOG_RATE 20                /* ... then this many per second */
 #define BATCH 64                   /* packets per sendmmsg */
 #define ARENA_SIZE (256 * 1024)    /* shared window data */
 #define MAX_EVENTS 256
@@ -69,14 +73,51 @@ struct xfer {
 	char peer_ip[INET6_ADDRSTRLEN];
 	uint8_t *ahead;     /* lock-step read-ahead of block ahead_blk (large files only) */
 	uint64_t ahead_blk;
-	char *reqname;      /* the name as requested (for pp_pipeline_done) */
+	char *reqname;      /* the name as requested (for pp_prov_done) */
 	size_t reqname_len;
 	struct pp_blob blob;
+	/* parked: waiting for the provisioning worker (no socket, no timer) */
+	struct pp_tftp *owner;
+	struct sockaddr_storage local;
+	socklen_t local_len;
+	int any;            /* options to acknowledge */
+	int park_rc;
+	struct xfer *next_park;   /* s->parked (TFTP thread only) */
+	struct xfer *next_ready;  /* s->ready (under ready_lock) */
+	/* admission control */
+	struct client *cl;        /* the client address this transfer counts against */
+	struct xfer *cl_next;     /* cl->xfers */
+	char *normname;           /* reqname normalised (retransmitted RRQs) */
+	size_t normlen;
+	uint64_t active_ns;       /* last time the client was heard (or start) */
+	uint8_t heard;            /* an ACK came: on s->lru[1], else s->lru[0] */
+	uint8_t linked;
+	struct xfer *lru_prev, *lru_next; /* least recently heard first */
+};
+
+/* A client address (no port) with live or parked transfers. */
+struct client {
+	uint8_t family;
+	uint8_t addr[16];
+	unsigned n;
+	struct xfer *xfers;
+	struct client *next;
+};
+
+/* Log lines that a flood could multiply: a token bucket, then one line per
+ * second saying how many were left out. */
+struct ratelim {
+	const char *event;
+	double tokens;
+	uint64_t last_ns;
+	uint64_t window_ns;       /* start of the current suppression second */
+	unsigned long long dropped;
 };
 
 struct pp_tftp {
 	struct pp_daemon *d;
 	pthread_t thr;
+	bool started;           /* pp_tftp_run started the thread */
 	int epfd, lfd, evfd;
 	int family;
 	int wildcard;          /* listening on 0.0.0.0 / :: : bind TIDs per request */
@@ -89,10 +130,23 @@ struct pp_tftp {
 	uint8_t *stage;        /* netascii input of one block */
 	uint8_t rx[TFTP_PKT_MAX];
 	uint8_t tx[1024];
+	/* requests parked until their device change is durable: the worker
+	 * moves them to `ready` and wakes the loop through readyfd */
+	struct xfer *parked;
+	unsigned n_parked;
+	pthread_mutex_t ready_lock;
+	struct xfer *ready;
+	int readyfd;
+	struct client *clients[CLIENT_BUCKETS];
+	/* live transfers by the last time their client was heard: [0] never
+	 * (a flood's unanswered OACKs), [1] at least once */
+	struct { struct xfer *head, *tail; } lru[2];
+	struct ratelim rl_refused, rl_failed;
+	unsigned max_xfers;        /* the file descriptor limit's share (at start) */
 };
 
-/* Epoll tags for the two non-transfer fds. */
-static char tag_listen, tag_event;
+/* Epoll tags for the non-transfer fds. */
+static char tag_listen, tag_event, tag_ready;
 
 /* ---- timer heap ------------------------------------------------------ */
 
@@ -210,6 +264,171 @@ static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_sto
 	return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
 }
 
+/* ---- admission: per-client counts, LRU, log rate limit ------------------- */
+
+static void client_key(const struct sockaddr_storage *ss, uint8_t *fam, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	*fam = (uint8_t)ss->ss_family;
+	if (ss->ss_family == AF_INET6)
+		memcpy(addr, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	else
+		memcpy(addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+}
+
+static unsigned client_hash(uint8_t fam, const uint8_t addr[16])
+{
+	uint32_t h = 2166136261u ^ fam;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	return h % CLIENT_BUCKETS;
+}
+
+static struct client *client_find(struct pp_tftp *s, const struct sockaddr_storage *ss, bool create)
+{
+	uint8_t fam, addr[16];
+	unsigned h;
+	struct client *c;
+
+	client_key(ss, &fam, addr);
+	h = client_hash(fam, addr);
+	for (c = s->clients[h]; c; c = c->next)
+		if (c->family == fam && memcmp(c->addr, addr, 16) == 0)
+			return c;
+	if (!create || !(c = calloc(1, sizeof(*c))))
+		return NULL;
+	c->family = fam;
+	memcpy(c->addr, addr, 16);
+	c->next = s->clients[h];
+	s->clients[h] = c;
+	return c;
+}
+
+static void client_attach(struct pp_tftp *s, struct xfer *x, struct client *c)
+{
+	(void)s;
+	x->cl = c;
+	x->cl_next = c->xfers;
+	c->xfers = x;
+	c->n++;
+}
+
+/* The transfer stops counting against its client (idempotent). */
+static void client_detach(struct pp_tftp *s, struct xfer *x)
+{
+	struct client *c = x->cl;
+
+	if (!c)
+		return;
+	for (struct xfer **pp = &c->xfers; *pp; pp = &(*pp)->cl_next)
+		if (*pp == x) {
+			*pp = x->cl_next;
+			break;
+		}
+	x->cl = NULL;
+	if (--c->n)
+		return;
+	unsigned h = client_hash(c->family, c->addr);
+
+	for (struct client **pp = &s->clients[h]; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	free(c);
+}
+
+static void lru_unlink(struct pp_tftp *s, struct xfer *x)
+{
+	if (!x->linked)
+		return;
+	if (x->lru_prev)
+		x->lru_prev->lru_next = x->lru_next;
+	else
+		s->lru[x->heard].head = x->lru_next;
+	if (x->lru_next)
+		x->lru_next->lru_prev = x->lru_prev;
+	else
+		s->lru[x->heard].tail = x->lru_prev;
+	x->lru_prev = x->lru_next = NULL;
+	x->linked = 0;
+}
+
+/* Started (heard 0) or the client was heard (heard 1): to the end of its list. */
+static void lru_touch(struct pp_tftp *s, struct xfer *x, int heard)
+{
+	x->active_ns = pp_mono_ns();
+	if (x->linked && x->heard == heard && s->lru[heard].tail == x)
+		return;
+	lru_unlink(s, x);
+	x->heard = (uint8_t)heard;
+	x->linked = 1;
+	x->lru_prev = s->lru[heard].tail;
+	if (s->lru[heard].tail)
+		s->lru[heard].tail->lru_next = x;
+	else
+		s->lru[heard].head = x;
+	s->lru[heard].tail = x;
+}
+
+/* The file name as compared for retransmitted requests: leading and repeated
+ * '/' and "." segments do not make another name ("/a", "//a", "./a" are "a"). */
+static size_t norm_name(const char *in, size_t n, char *out)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		size_t st;
+
+		while (i < n && in[i] == '/')
+			i++;
+		st = i;
+		while (i < n && in[i] != '/')
+			i++;
+		if (i == st || (i - st == 1 && in[st] == '.'))
+			continue;
+		if (o)
+			out[o++] = '/';
+		memcpy(out + o, in + st, i - st);
+		o += i - st;
+	}
+	out[o] = 0;
+	return o;
+}
+
+static void rl_flush(struct ratelim *l, uint64_t now)
+{
+	if (l->dropped && now - l->window_ns >= 1000000000ull) {
+		pp_log(PP_LOG_WARN, "tftp.log_suppressed", "of=%s suppressed=%llu", l->event,
+		       l->dropped);
+		l->dropped = 0;
+	}
+}
+
+/* May one more line of this kind be logged now? */
+static bool rl_allow(struct ratelim *l)
+{
+	uint64_t now = pp_mono_ns();
+
+	if (!l->last_ns)
+		l->tokens = LOG_BURST;
+	else
+		l->tokens += (double)(now - l->last_ns) * LOG_RATE / 1e9;
+	if (l->tokens > LOG_BURST)
+		l->tokens = LOG_BURST;
+	l->last_ns = now;
+	rl_flush(l, now);
+	if (l->tokens >= 1) {
+		l->tokens -= 1;
+		return true;
+	}
+	if (!l->dropped)
+		l->window_ns = now;
+	l->dropped++;
+	return false;
+}
+
 static uint64_t xfer_bytes(const struct xfer *x)
 {
 	uint64_t done = x->state == XS_DATA ? x->base - 1 : 0;
@@ -236,19 +455,25 @@ static void xfer_finish(struct pp_tftp *s, struct xfer *x, const char *result)
 			.proto = PP_PROTO_TFTP, .path = x->reqname, .path_len = x->reqname_len,
 			.peer_ip = x->peer_ip, .rootfd = s->d->tftp_rootfd,
 		};
-		pp_pipeline_done(s->d, &rq, &x->blob, bytes);
+		pp_prov_done(s->d->prov, &rq, &x->blob, bytes);
 		PP_COUNT(tftp.transfers, 1);
 	} else {
 		PP_COUNT(tftp.errors, 1);
 	}
 	PP_COUNT(tftp.bytes, bytes);
-	pp_log(ok ? PP_LOG_INFO : PP_LOG_WARN, "tftp.done",
-	       "client=%s:%u file=%s mode=%s bytes=%llu blksize=%u windowsize=%u duration_ms=%llu "
-	       "resent=%llu result=%s",
-	       x->peer_ip, x->peer_port, pp_q(qf, sizeof(qf), x->blob.path),
-	       x->netascii ? "netascii" : "octet", (unsigned long long)bytes, x->blksize, x->window,
-	       (unsigned long long)ms, (unsigned long long)x->resent, result);
+	pp_hist_observe(&pp_metrics.tftp.duration, pp_mono_ns() - x->start_ns);
+	/* a flood's failed transfers would each make a warning: rate-limited */
+	if (ok || rl_allow(&s->rl_failed)) {
+		pp_log(ok ? PP_LOG_INFO : PP_LOG_WARN, "tftp.done",
+		       "client=%s:%u file=%s mode=%s bytes=%llu blksize=%u windowsize=%u "
+		       "duration_ms=%llu resent=%llu result=%s",
+		       x->peer_ip, x->peer_port, pp_q(qf, sizeof(qf), x->blob.path),
+		       x->netascii ? "netascii" : "octet", (unsigned long long)bytes, x->blksize,
+		       x->window, (unsigned long long)ms, (unsigned long long)x->resent, result);
+	}
 	heap_remove(s, x);
+	lru_unlink(s, x);
+	client_detach(s, x);
 	close(x->fd);
 	x->fd = -1;
 	x->dead = 1;
@@ -256,8 +481,10 @@ static void xfer_finish(struct pp_tftp *s, struct xfer *x, const char *result)
 	s->dead = x;
 }
 
-static void xfer_free(struct xfer *x)
+static void xfer_free(struct pp_tftp *s, struct xfer *x)
 {
+	client_detach(s, x);
+	free(x->normname);
 	free(x->ahead);
 	pp_blob_release(&x->blob);
 	free(x->reqname);
@@ -520,8 +747,10 @@ static void on_packet(struct pp_tftp *s, struct xfer *x, const uint8_t *p, size_
 	}
 	switch (tftp_opcode(p, n)) {
 	case TFTP_ACK:
-		if (tftp_parse_ack(p, n, &blk) == 0)
+		if (tftp_parse_ack(p, n, &blk) == 0) {
+			lru_touch(s, x, 1);
 			on_ack(s, x, blk);
+		}
 		return;
 	case TFTP_ERROR:
 		if (tftp_parse_error(p, n, &code, &msg, &mlen) == 0) {
@@ -599,8 +828,13 @@ static void refuse(struct pp_tftp *s, const struct sockaddr_storage *from, sockl
 	if (r)
 		memcpy(name, r->file, len);
 	name[r ? len : 0] = 0;
-	pp_log(PP_LOG_WARN, "tftp.refused", "client=%s:%u file=%s code=%u reason=%s", ip, port,
-	       pp_q(qn, sizeof(qn), name), code, pp_q(qr, sizeof(qr), reason));
+	/* phones ask for many optional files (per-model, per-MAC, language
+	 * files): one not found is information, not a warning */
+	if (rl_allow(&s->rl_refused)) {
+		pp_log(code == TFTP_ENOTFOUND ? PP_LOG_INFO : PP_LOG_WARN, "tftp.refused",
+		       "client=%s:%u file=%s code=%u reason=%s", ip, port,
+		       pp_q(qn, sizeof(qn), name), code, pp_q(qr, sizeof(qr), reason));
+	}
 	send_error_to(s->lfd, (const struct sockaddr *)from, fl, code, msg);
 }
 
@@ -649,8 +883,14 @@ static void negotiate(struct xfer *x, const struct tftp_req *r, const struct pp_
 		*any = 1;
 	}
 	if (r->timeout >= 0) {
-		x->timeout_ms = (uint32_t)r->timeout * 1000;
-		x->oack.timeout = r->timeout;
+		/* the client's own choice (up to 255 s) would let it hold a slot
+		 * for (retries + 1) x 255 s: clamped, and the OACK says so */
+		long long t = r->timeout;
+
+		if (cfg->tftp.max_timeout_s && t > (long long)cfg->tftp.max_timeout_s)
+			t = (long long)cfg->tftp.max_timeout_s;
+		x->timeout_ms = (uint32_t)t * 1000;
+		x->oack.timeout = t;
 		*any = 1;
 	}
 	if (r->tsize >= 0) {
@@ -679,22 +919,53 @@ static int na_tsize(struct pp_tftp *s, struct xfer *x, uint64_t *out)
 }
 
 /* A client that did not hear from us in time sends its RRQ again, from the
- * same port. While the transfer it started has made no progress, the copy is
- * dropped (our own timer resends) instead of starting a second transfer that
- * the client would answer with error 5. A scan of the live transfers: a few
- * hundred compares, only per request. */
-static int is_retransmitted_rrq(struct pp_tftp *s, const struct sockaddr_storage *from,
-				const struct tftp_req *r)
+ * same port. A transfer to that address and port for the same normalised
+ * name is already there (parked, or live and not acknowledged yet): the
+ * copy is dropped (our own timer
+ * resends) instead of starting a second transfer that the client would
+ * answer with error 5, or that a flood from one port would multiply with
+ * "/f", "//f", "./f". Only the client's own few transfers are scanned. */
+static int is_retransmitted_rrq(const struct client *c, const struct sockaddr_storage *from,
+				const char *norm, size_t normlen)
 {
-	for (unsigned i = 0; i < s->heap_n; i++) {
-		const struct xfer *x = s->heap[i];
-
-		if (same_addr(from, &x->peer) && (x->state == XS_OACK || x->base == 1) &&
-		    x->reqname_len == r->file_len && memcmp(x->reqname, r->file, r->file_len) == 0)
-			return 1;
-	}
+	if (!c)
+		return 0;
+	for (const struct xfer *x = c->xfers; x; x = x->cl_next)
+		if (same_addr(from, &x->peer) && x->normlen == normlen &&
+		    memcmp(x->normname, norm, normlen) == 0 &&
+		    (x->fd < 0 || x->state == XS_OACK || x->base == 1))
+			return 1; /* parked, or live without progress */
 	return 0;
 }
+
+/* The worker's completion of a parked request (worker thread): hand it back
+ * to the TFTP loop. */
+static void parked_done(void *ctx, int rc)
+{
+	struct xfer *x = ctx;
+	struct pp_tftp *s = x->owner;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&s->ready_lock);
+	x->park_rc = rc;
+	x->next_ready = s->ready;
+	s->ready = x;
+	pthread_mutex_unlock(&s->ready_lock);
+	(void)!write(s->readyfd, &one, sizeof(one));
+}
+
+static void unpark(struct pp_tftp *s, struct xfer *x)
+{
+	for (struct xfer **pp = &s->parked; *pp; pp = &(*pp)->next_park)
+		if (*pp == x) {
+			*pp = x->next_park;
+			s->n_parked--;
+			break;
+		}
+	x->next_park = NULL;
+}
+
+static void xfer_begin(struct pp_tftp *s, struct xfer *x, bool again);
 
 static void on_request(struct pp_tftp *s, const uint8_t *p, size_t n,
 		       const struct sockaddr_storage *from, socklen_t fl,
@@ -704,7 +975,7 @@ static void on_request(struct pp_tftp *s, const uint8_t *p, size_t n,
 	const char *why = NULL;
 	struct xfer *x;
 	struct pp_snapshot *snap;
-	int rc, any;
+	int any;
 
 	if (tftp_parse_request(p, n, &r, &why) != 0) {
 		PP_COUNT(tftp.errors, 1);
@@ -730,26 +1001,72 @@ static void on_request(struct pp_tftp *s, const uint8_t *p, size_t n,
 		refuse(s, from, fl, &r, TFTP_EOPTNEG, m, m);
 		return;
 	}
-	if (is_retransmitted_rrq(s, from, &r)) {
-		char ip[INET6_ADDRSTRLEN];
-		uint16_t port;
+	char *norm = malloc(r.file_len + 1);
 
-		addr_text(from, ip, sizeof(ip), &port);
-		pp_log(PP_LOG_DEBUG, "tftp.duplicate_request", "client=%s:%u", ip, port);
-		return;
-	}
-	if (s->heap_n >= MAX_XFERS) {
-		PP_COUNT(tftp.errors, 1);
-		refuse(s, from, fl, &r, TFTP_EUNDEF, "server busy", "too many transfers");
-		return;
-	}
-	x = calloc(1, sizeof(*x));
-	if (!x || !(x->reqname = malloc(r.file_len + 1))) {
-		free(x);
+	if (!norm) {
 		PP_COUNT(tftp.errors, 1);
 		refuse(s, from, fl, &r, TFTP_EUNDEF, "out of memory", "out of memory");
 		return;
 	}
+	size_t normlen = norm_name(r.file, r.file_len, norm);
+	struct client *cl = client_find(s, from, false);
+
+	if (is_retransmitted_rrq(cl, from, norm, normlen)) {
+		char ip[INET6_ADDRSTRLEN];
+		uint16_t port;
+
+		free(norm);
+		addr_text(from, ip, sizeof(ip), &port);
+		pp_log(PP_LOG_DEBUG, "tftp.duplicate_request", "client=%s:%u", ip, port);
+		return;
+	}
+	snap = pp_daemon_acquire(s->d);
+	unsigned per_client = snap->cfg->tftp.max_per_client;
+	unsigned max_xfers = snap->cfg->tftp.max_transfers;
+
+	pp_snapshot_release(snap);
+	if (max_xfers > s->max_xfers)
+		max_xfers = s->max_xfers;
+	if (cl && cl->n >= per_client) {
+		free(norm);
+		PP_COUNT(tftp.refused, 1);
+		refuse(s, from, fl, &r, TFTP_EUNDEF, "server busy (too many transfers from you)",
+		       "per-client limit");
+		return;
+	}
+	/* all slots taken: the oldest transfer whose client never answered (a
+	 * flood's unanswered OACKs), else the one whose client was heard least
+	 * recently (a working transfer is heard every round trip) makes room.
+	 * A parked request (a new phone waiting for the provisioning worker)
+	 * holds its slot: it becomes a transfer when it resumes, without a
+	 * check of its own, so counting it keeps transfers within max_xfers */
+	if (s->heap_n + s->n_parked >= max_xfers) {
+		struct xfer *old = s->lru[0].head ? s->lru[0].head : s->lru[1].head;
+
+		if (old) {
+			PP_COUNT(tftp.errors, 1);
+			xfer_abort(s, old, TFTP_EUNDEF, "server busy", "evicted");
+		}
+	}
+	if (s->heap_n + s->n_parked >= max_xfers) {
+		free(norm);
+		PP_COUNT(tftp.errors, 1);
+		refuse(s, from, fl, &r, TFTP_EUNDEF, "server busy", "too many transfers");
+		return;
+	}
+	if (!cl)
+		cl = client_find(s, from, true);
+	x = calloc(1, sizeof(*x));
+	if (!cl || !x || !(x->reqname = malloc(r.file_len + 1))) {
+		free(x);
+		free(norm);
+		PP_COUNT(tftp.errors, 1);
+		refuse(s, from, fl, &r, TFTP_EUNDEF, "out of memory", "out of memory");
+		return;
+	}
+	x->normname = norm;
+	x->normlen = normlen;
+	client_attach(s, x, cl);
 	memcpy(x->reqname, r.file, r.file_len);
 	x->reqname[r.file_len] = 0;
 	x->reqname_len = r.file_len;
@@ -770,11 +1087,43 @@ static void on_request(struct pp_tftp *s, const uint8_t *p, size_t n,
 	negotiate(x, &r, snap->cfg, &any);
 	pp_snapshot_release(snap);
 
+	memcpy(&x->local, local, ll);
+	x->local_len = ll;
+	x->any = any;
+	x->owner = s;
+	xfer_begin(s, x, false);
+}
+
+/* Look the request up and start the transfer (again = its second look,
+ * after the provisioning worker made the device durable). */
+static void xfer_begin(struct pp_tftp *s, struct xfer *x, bool again)
+{
+	struct tftp_req r = { .file = x->reqname, .file_len = x->reqname_len };
+	const struct sockaddr_storage *from = &x->peer, *local = &x->local;
+	socklen_t fl = x->peer_len, ll = x->local_len;
+	const char *why = NULL;
+	int rc, any = x->any;
+
 	struct pp_request rq = {
 		.proto = PP_PROTO_TFTP, .path = x->reqname, .path_len = x->reqname_len,
-		.peer_ip = x->peer_ip, .rootfd = s->d->tftp_rootfd,
+		.peer_ip = x->peer_ip, .rootfd = s->d->tftp_rootfd, .no_park = again,
 	};
-	rc = pp_pipeline_fetch(s->d, &rq, &x->blob, &why);
+	rc = again && x->blob.data ? PP_OK : /* the worker handed the file over */
+	     pp_prov_fetch(s->d->prov, &rq, &x->blob, &why, parked_done, x);
+	if (rc == PP_EAGAIN) {
+		/* the device is being written: answer once it is durable */
+		x->next_park = s->parked;
+		s->parked = x;
+		s->n_parked++;
+		return;
+	}
+	if (rc == PP_EBUSY) {
+		/* the provisioning queue is full: no answer, the phone retransmits */
+		pp_log(PP_LOG_DEBUG, "tftp.busy", "client=%s:%u file=%s", x->peer_ip,
+		       x->peer_port, x->reqname);
+		xfer_free(s, x);
+		return;
+	}
 	if (rc != PP_OK) {
 		if (rc == PP_ENOENT) {
 			PP_COUNT(tftp.errors, 1);
@@ -789,7 +1138,7 @@ static void on_request(struct pp_tftp *s, const uint8_t *p, size_t n,
 			refuse(s, from, fl, &r, TFTP_EUNDEF, "internal error",
 			       why ? why : pp_strerror(rc));
 		}
-		xfer_free(x);
+		xfer_free(s, x);
 		return;
 	}
 	if (x->oack.tsize == -2) {
@@ -798,7 +1147,7 @@ static void on_request(struct pp_tftp *s, const uint8_t *p, size_t n,
 		if (x->netascii && na_tsize(s, x, &ts) != 0) {
 			PP_COUNT(tftp.errors, 1);
 			refuse(s, from, fl, &r, TFTP_EUNDEF, "read error", "read error");
-			xfer_free(x);
+			xfer_free(s, x);
 			return;
 		}
 		/* curl (7.88) rejects an OACK with "tsize 0" as invalid: for an
@@ -813,7 +1162,7 @@ static void on_request(struct pp_tftp *s, const uint8_t *p, size_t n,
 	if (x->fd < 0) {
 		PP_COUNT(tftp.errors, 1);
 		refuse(s, from, fl, &r, TFTP_EUNDEF, "server busy", strerror(errno));
-		xfer_free(x);
+		xfer_free(s, x);
 		return;
 	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = x };
@@ -824,9 +1173,10 @@ static void on_request(struct pp_tftp *s, const uint8_t *p, size_t n,
 		close(x->fd);
 		PP_COUNT(tftp.errors, 1);
 		refuse(s, from, fl, &r, TFTP_EUNDEF, "server busy", "cannot register transfer");
-		xfer_free(x);
+		xfer_free(s, x);
 		return;
 	}
+	lru_touch(s, x, 0);
 	pp_log(PP_LOG_DEBUG, "tftp.start", "client=%s:%u mode=%s blksize=%u windowsize=%u oack=%d",
 	       x->peer_ip, x->peer_port, x->netascii ? "netascii" : "octet", x->blksize, x->window,
 	       any);
@@ -893,7 +1243,7 @@ static void reap(struct pp_tftp *s)
 		struct xfer *x = s->dead;
 
 		s->dead = x->next_dead;
-		xfer_free(x);
+		xfer_free(s, x);
 	}
 }
 
@@ -901,6 +1251,8 @@ static void run_timers(struct pp_tftp *s)
 {
 	uint64_t now = pp_mono_ns();
 
+	rl_flush(&s->rl_refused, now);
+	rl_flush(&s->rl_failed, now);
 	while (s->heap_n && s->heap[0]->heap_key <= now) {
 		struct xfer *x = s->heap[0];
 
@@ -919,15 +1271,48 @@ static void run_timers(struct pp_tftp *s)
 
 static int next_timeout_ms(struct pp_tftp *s)
 {
-	uint64_t now, k;
+	uint64_t now, k = UINT64_MAX;
 
-	if (!s->heap_n)
+	if (s->rl_refused.dropped)
+		k = s->rl_refused.window_ns + 1000000000ull;
+	if (s->rl_failed.dropped && s->rl_failed.window_ns + 1000000000ull < k)
+		k = s->rl_failed.window_ns + 1000000000ull;
+	if (s->heap_n && s->heap[0]->heap_key < k)
+		k = s->heap[0]->heap_key;
+	if (k == UINT64_MAX)
 		return -1;
 	now = pp_mono_ns();
-	k = s->heap[0]->heap_key;
 	if (k <= now)
 		return 0;
 	return (int)((k - now + 999999) / 1000000);
+}
+
+/* Requests the worker has finished with: their second look. */
+static void on_ready(struct pp_tftp *s)
+{
+	struct xfer *list, *x;
+	uint64_t v;
+
+	while (read(s->readyfd, &v, sizeof(v)) > 0)
+		;
+	pthread_mutex_lock(&s->ready_lock);
+	list = s->ready;
+	s->ready = NULL;
+	pthread_mutex_unlock(&s->ready_lock);
+	while ((x = list)) {
+		list = x->next_ready;
+		unpark(s, x);
+		if (x->park_rc != PP_OK && x->park_rc != PP_ENOENT) {
+			struct tftp_req r = { .file = x->reqname, .file_len = x->reqname_len };
+
+			PP_COUNT(tftp.errors, 1);
+			refuse(s, &x->peer, x->peer_len, &r, TFTP_EUNDEF, "internal error",
+			       pp_strerror(x->park_rc));
+			xfer_free(s, x);
+			continue;
+		}
+		xfer_begin(s, x, true);
+	}
 }
 
 static void *tftp_thread(void *arg)
@@ -944,6 +1329,8 @@ static void *tftp_thread(void *arg)
 
 			if (tag == &tag_event) {
 				stop = 1;
+			} else if (tag == &tag_ready) {
+				on_ready(s);
 			} else if (tag == &tag_listen) {
 				on_listen(s);
 			} else {
@@ -990,25 +1377,58 @@ static int parse_listen(struct pp_tftp *s, const struct pp_listen *l, struct pp_
 	return PP_OK;
 }
 
-static void raise_nofile(void)
+/* Raise the soft file descriptor limit for max transfers and return how many
+ * transfers may use descriptors: each takes two (its socket, its file), and
+ * together they take at most half of the limit obtained, so that a TFTP
+ * flood cannot take the descriptors HTTP, the API and the store need. */
+static unsigned raise_nofile(unsigned want)
 {
 	struct rlimit rl;
+	rlim_t need = (rlim_t)want * 4;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max &&
-	    rl.rlim_cur < MAX_XFERS + 256) {
-		rl.rlim_cur = rl.rlim_max < MAX_XFERS + 256 ? rl.rlim_max : MAX_XFERS + 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return UINT_MAX;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
 		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur / 4 >= UINT_MAX)
+		return UINT_MAX;
+	/* info, not warn: a small hard limit is the environment's choice, and
+	 * the line says what it leaves */
+	pp_log(PP_LOG_INFO, "tftp.fd_limit",
+	       "nofile=%llu max_transfers=%u usable=%llu", (unsigned long long)rl.rlim_cur, want,
+	       (unsigned long long)(rl.rlim_cur / 4));
+	return rl.rlim_cur / 4 ? (unsigned)(rl.rlim_cur / 4) : 1;
 }
 
 static void tftp_free(struct pp_tftp *s)
 {
+	/* parked requests (the worker stopped before us: none is in its queue
+	 * any more; those it finished are on the ready list too) */
+	while (s->parked) {
+		struct xfer *x = s->parked;
+
+		s->parked = x->next_park;
+		xfer_free(s, x);
+	}
+	pthread_mutex_destroy(&s->ready_lock);
+	if (s->readyfd >= 0)
+		close(s->readyfd);
 	if (s->lfd >= 0)
 		close(s->lfd);
 	if (s->evfd >= 0)
 		close(s->evfd);
 	if (s->epfd >= 0)
 		close(s->epfd);
+	for (unsigned i = 0; i < CLIENT_BUCKETS; i++)
+		while (s->clients[i]) {
+			struct client *c = s->clients[i];
+
+			s->clients[i] = c->next;
+			free(c);
+		}
 	free(s->heap);
 	free(s->arena);
 	free(s->stage);
@@ -1019,7 +1439,7 @@ int pp_tftp_start(struct pp_daemon *d, struct pp_tftp **out, struct pp_err *err)
 {
 	struct pp_tftp *s = calloc(1, sizeof(*s));
 	struct pp_snapshot *snap;
-	int one = 1, rcvbuf = LISTEN_RCVBUF, rc;
+	int one = 1, rcvbuf = LISTEN_RCVBUF, rc, inherited = -1;
 
 	*out = NULL;
 	if (!s) {
@@ -1027,23 +1447,34 @@ int pp_tftp_start(struct pp_daemon *d, struct pp_tftp **out, struct pp_err *err)
 		return PP_ENOMEM;
 	}
 	s->d = d;
-	s->lfd = s->evfd = s->epfd = -1;
+	s->lfd = s->evfd = s->epfd = s->readyfd = -1;
+	pthread_mutex_init(&s->ready_lock, NULL);
 	snap = pp_daemon_acquire(d);
 	rc = parse_listen(s, &snap->cfg->tftp.listen, err);
 	if (rc == PP_OK && !snap->cfg->tftp.listen.port)
 		rc = PP_EINVAL, pp_err_set(err, "tftp.listen: port 0");
+	/* bound by systemd (phoneprovd.socket) when it is there */
+	if (rc == PP_OK)
+		inherited = pp_sockact_take(d->sockact, SOCK_DGRAM, &snap->cfg->tftp.listen);
 	pp_snapshot_release(snap);
 	if (rc != PP_OK) {
 		tftp_free(s);
 		return rc;
 	}
-	raise_nofile();
+	snap = pp_daemon_acquire(d);
+	s->max_xfers = raise_nofile(snap->cfg->tftp.max_transfers);
+	pp_snapshot_release(snap);
+	s->rl_refused.event = "tftp.refused";
+	s->rl_failed.event = "tftp.done";
 	s->arena = malloc(ARENA_SIZE);
 	s->stage = malloc(TFTP_BLKSIZE_MAX);
-	s->lfd = socket(s->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s->lfd = inherited >= 0 ? inherited :
+				  socket(s->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!s->arena || !s->stage || s->lfd < 0 || s->evfd < 0 || s->epfd < 0) {
+	s->readyfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!s->arena || !s->stage || s->lfd < 0 || s->evfd < 0 || s->epfd < 0 ||
+	    s->readyfd < 0) {
 		pp_err_set(err, "tftp: cannot set up: %s", strerror(errno));
 		tftp_free(s);
 		return PP_ERR;
@@ -1055,7 +1486,7 @@ int pp_tftp_start(struct pp_daemon *d, struct pp_tftp **out, struct pp_err *err)
 		else
 			setsockopt(s->lfd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 	}
-	if (bind(s->lfd, (struct sockaddr *)&s->laddr, s->laddr_len) != 0) {
+	if (inherited < 0 && bind(s->lfd, (struct sockaddr *)&s->laddr, s->laddr_len) != 0) {
 		char t[80];
 
 		snap = pp_daemon_acquire(d);
@@ -1067,23 +1498,32 @@ int pp_tftp_start(struct pp_daemon *d, struct pp_tftp **out, struct pp_err *err)
 	}
 	struct epoll_event el = { .events = EPOLLIN, .data.ptr = &tag_listen };
 	struct epoll_event ee = { .events = EPOLLIN, .data.ptr = &tag_event };
+	struct epoll_event er = { .events = EPOLLIN, .data.ptr = &tag_ready };
 
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &el) != 0 ||
-	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->evfd, &ee) != 0) {
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->evfd, &ee) != 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->readyfd, &er) != 0) {
 		pp_err_set(err, "tftp: epoll: %s", strerror(errno));
 		tftp_free(s);
 		return PP_ERR;
 	}
-	rc = pthread_create(&s->thr, NULL, tftp_thread, s);
+	*out = s;
+	return PP_OK;
+}
+
+int pp_tftp_run(struct pp_tftp *s, struct pp_err *err)
+{
+	int rc = pthread_create(&s->thr, NULL, tftp_thread, s);
+
 	if (rc != 0) {
 		pp_err_set(err, "tftp: cannot start thread: %s", strerror(rc));
-		tftp_free(s);
 		return PP_ERR;
 	}
+	s->started = true;
+	pthread_setname_np(s->thr, "pp-tftp");
 	pp_log(PP_LOG_INFO, "tftp.listening", "addr=%s port=%u", s->family == AF_INET6 ? "v6" : "v4",
 	       ntohs(s->family == AF_INET6 ? ((struct sockaddr_in6 *)&s->laddr)->sin6_port
 					   : ((struct sockaddr_in *)&s->laddr)->sin_port));
-	*out = s;
 	return PP_OK;
 }
 
@@ -1094,6 +1534,7 @@ void pp_tftp_stop(struct pp_tftp *s)
 	if (!s)
 		return;
 	(void)!write(s->evfd, &one, sizeof(one));
-	pthread_join(s->thr, NULL);
+	if (s->started)
+		pthread_join(s->thr, NULL);
 	tftp_free(s);
 }
