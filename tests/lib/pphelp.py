@@ -142,8 +142,15 @@ class Daemon:
     """A phoneprovd on loopback with its own temporary folder."""
 
     def __init__(self, extra=None, tftp_root=None, http_root=None, plugins_dir=None,
-                 env=None, args=(), ready_timeout=10.0, keep=False):
+                 env=None, args=(), ready_timeout=10.0, keep=False, wrapper=(), pass_fds=()):
+        """wrapper: argv run before phoneprovd (e.g. setpriv ... --); the
+        temporary folder and the notify socket are then open to every user,
+        so that a daemon running as another user can use them."""
         self.tmp = tempfile.mkdtemp(prefix="pptest-")
+        self.wrapper = list(wrapper)
+        self.pass_fds = tuple(pass_fds)  # kept open for phoneprovd (socket activation)
+        if self.wrapper:
+            os.chmod(self.tmp, 0o755)
         self.keep = keep
         self.tftp_port = free_port(socket.SOCK_DGRAM)
         self.http_port = free_port()
@@ -207,12 +214,15 @@ class Daemon:
             os.unlink(sock_path)
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(sock_path)
+        if self.wrapper:
+            os.chmod(sock_path, 0o777)
         env = dict(self.env)
         env["NOTIFY_SOCKET"] = sock_path
         self.log = open(self.log_path, "wb")
         self.t_start = time.monotonic()
-        self.proc = subprocess.Popen([PHONEPROVD, "-c", self.config_path] + self.args,
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.proc = subprocess.Popen(self.wrapper + [PHONEPROVD, "-c", self.config_path] + self.args,
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     pass_fds=self.pass_fds)
         self.notify.settimeout(0.05)
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
@@ -345,6 +355,27 @@ def parse_kv(line):
     return out
 
 
+def mirrored(path, want=None, timeout=10.0, has=None):
+    """The content of a file of the rendered-files mirror (<data_dir>/tftpboot)
+    once it is there (and equals `want`, or contains `has`, when given), else
+    what is there (None when nothing). The mirror is written after a phone is
+    answered, by its own thread: a test waits for it instead of assuming it
+    is instant."""
+    deadline = time.monotonic() + timeout
+    got = None
+    while True:
+        try:
+            with open(path, "rb" if isinstance(want, bytes) else "r") as f:
+                got = f.read()
+        except OSError:
+            got = None
+        if got is not None and (want is None or got == want) and (has is None or has in got):
+            return got
+        if time.monotonic() >= deadline:
+            return got
+        time.sleep(0.02)
+
+
 class TapRunner:
     """Minimal TAP output so meson counts each case:  t = TapRunner(); t.ok(cond, name)."""
 
@@ -370,3 +401,42 @@ class TapRunner:
     def done(self):
         print(f"1..{self.n}", flush=True)
         sys.exit(1 if self.failed else 0)
+
+
+class SipPhone:
+    """A UDP 'phone' on 127.0.0.1: records every SIP request it receives and
+    answers each with `code` (None: stays silent, for Timer F)."""
+
+    def __init__(self, code=200, reason="OK"):
+        import threading
+        self.code, self.reason = code, reason
+        self.received = []  # (monotonic time, text)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        import time
+        while not self._stop:
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except (socket.timeout, OSError):
+                continue
+            text = data.decode(errors="replace")
+            self.received.append((time.monotonic(), text))
+            if self.code is None:
+                continue
+            keep = [ln for ln in text.split("\r\n")
+                    if ln.split(":", 1)[0].lower() in ("via", "from", "to", "call-id", "cseq")]
+            ans = (f"SIP/2.0 {self.code} {self.reason}\r\n" + "\r\n".join(keep) +
+                   "\r\nContent-Length: 0\r\n\r\n")
+            self.sock.sendto(ans.encode(), peer)
+
+    def close(self):
+        self._stop = True
+        self.thread.join(2)
+        self.sock.close()
