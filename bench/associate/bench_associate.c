@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/config.h"
-#include "daemon/registry/engine.h"
+#include "daemon/config/config.h"
+#include "daemon/plugin/plugin_int.h"
 
 struct req {
 	struct pp_ex_input in;
@@ -20,7 +20,7 @@ int main(int argc, char **argv)
 {
 	struct pp_config *cfg;
 	struct pp_registry *reg;
-	struct pp_err err = { "" };
+	struct pp_err err = { 0 };
 	struct req *rq = NULL;
 	size_t n = 0, cap = 0, iters;
 	char line[2048];

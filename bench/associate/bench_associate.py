@@ -33,8 +33,9 @@ for name in sorted(os.listdir(plugdir)):
     y = yaml.safe_load(open(f))
     models = {}
     for m, e in (y.get("models") or {}).items():
+        # the engine reads every scalar as text; PyYAML types "6905:" or "[715]" as int
         for a in [m] + list((e or {}).get("aliases", [])):
-            models[a.lower()] = (e or {}).get("firmware_version")
+            models[str(a).lower()] = (e or {}).get("firmware_version")
     plugins.append((name, y["vendor"].lower(), models, tuple(int(x) for x in y["version"].split("."))))
     for i, r in enumerate(y.get("extract") or []):
         pat = re.sub(r"\(\?<(\w+)>", r"(?P<\1>", r["regex"])

@@ -1,4 +1,4 @@
-/* bench-fetch PLUGINS_DIR [N]: pp_pipeline_fetch cost for (a) a known device
+/* bench-fetch PLUGINS_DIR [N]: pp_prov_fetch cost for (a) a known device
  * whose files are fresh (one read txn), (b) a static file, (c) first sight
  * (create + associate + render + disk), with every plugin of PLUGINS_DIR.
  * Uses a temporary data dir; nothing else is touched. */
@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/config.h"
+#include "daemon/config/config.h"
 #include "daemon/daemon.h"
-#include "daemon/pipeline.h"
+#include "daemon/provision/provision.h"
 
 static double run(struct pp_daemon *d, const char *path, const char *ua, size_t n, int vary)
 {
@@ -17,8 +17,9 @@ static double run(struct pp_daemon *d, const char *path, const char *ua, size_t 
 	uint64_t t0 = pp_mono_ns();
 
 	for (size_t i = 0; i < n; i++) {
-		struct pp_request rq = { PP_PROTO_HTTP, path, path ? strlen(path) : 0, ua, "127.0.0.1",
-					 d->http_rootfd };
+		struct pp_request rq = { .proto = PP_PROTO_HTTP, .path = path,
+					 .path_len = path ? strlen(path) : 0, .user_agent = ua,
+					 .peer_ip = "127.0.0.1", .rootfd = d->http_rootfd };
 		struct pp_blob b;
 		const char *why;
 
@@ -27,7 +28,7 @@ static double run(struct pp_daemon *d, const char *path, const char *ua, size_t 
 			rq.path = buf;
 			rq.path_len = strlen(buf);
 		}
-		if (pp_pipeline_fetch(d, &rq, &b, &why) == PP_OK)
+		if (pp_prov_fetch(d->prov, &rq, &b, &why, NULL, NULL) == PP_OK)
 			pp_blob_release(&b);
 	}
 	return (pp_mono_ns() - t0) / 1e3 / (double)n;
@@ -38,7 +39,7 @@ int main(int argc, char **argv)
 	char tmp[] = "/tmp/ppbench-fetch-XXXXXX", cmd[600], path[512];
 	struct pp_config *cfg;
 	struct pp_daemon d;
-	struct pp_err err = { "" };
+	struct pp_err err = { 0 };
 	size_t n = argc > 2 ? strtoul(argv[2], NULL, 10) : 20000;
 	const char *ua = "Yealink SIP-T46S 66.86.0.15 80:5e:c0:a1:b2:c3";
 	FILE *f;
@@ -60,7 +61,8 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/var", tmp);
 	cfg->data_dir = strdup(path);
 	cfg->security.unknown_mac_limit = 0; /* no ban in the benchmark */
-	if (pp_daemon_init(&d, cfg, &err) != PP_OK) {
+	cfg->security.unknown_mac_limit_per_net = 0;
+	if (pp_daemon_init(&d, cfg, 0, &err) != PP_OK) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}

@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "daemon/config.h"
-#include "daemon/registry/engine.h"
-#include "daemon/registry/registry.h"
+#include "daemon/config/config.h"
+#include "daemon/plugin/plugin_int.h"
+#include "daemon/plugin/plugin.h"
 #include "dhcp/dhcp.h"
-#include "extractors/extract.h"
+#include "extractors/identify.h"
 
 struct frames {
 	unsigned char *buf;
@@ -74,25 +74,13 @@ static int load(const char *file, struct frames *f, int *lt)
 	return 0;
 }
 
-static void input_of(const struct pp_dhcp_facts *x, struct pp_ex_input *in)
-{
-	memset(in, 0, sizeof(*in));
-	in->s[PP_SRC_DHCP_VCI] = x->vendor_class;
-	in->len[PP_SRC_DHCP_VCI] = strlen(x->vendor_class);
-	in->s[PP_SRC_DHCP_HOSTNAME] = x->hostname;
-	in->len[PP_SRC_DHCP_HOSTNAME] = strlen(x->hostname);
-	in->s[PP_SRC_DHCP_CLIENT_ID] = x->client_id;
-	in->len[PP_SRC_DHCP_CLIENT_ID] = strlen(x->client_id);
-	in->s[PP_SRC_DHCP_USER_CLASS] = x->user_class;
-	in->len[PP_SRC_DHCP_USER_CLASS] = strlen(x->user_class);
-}
 
 int main(int argc, char **argv)
 {
 	struct frames f;
 	struct pp_config *cfg;
 	struct pp_registry *reg = NULL;
-	struct pp_err err = { "" };
+	struct pp_err err = { 0 };
 	unsigned char scores[256];
 	size_t ok, ident, assoc;
 	double t0;
@@ -134,7 +122,7 @@ int main(int argc, char **argv)
 		if (pp_dhcp_parse_frame(f.buf + f.off[i], f.len[i], lt, &x) != PP_OK)
 			continue;
 		ok++;
-		input_of(&x, &in);
+		pp_ex_input_dhcp(&x, &in);
 		pp_devinfo_init(&di);
 		pp_identify(reg, &in, &di);
 		ident += di.f[PP_F_VENDOR][0] != 0;
@@ -152,7 +140,7 @@ int main(int argc, char **argv)
 		if (pp_dhcp_parse_frame(f.buf + f.off[i], f.len[i], lt, &x) != PP_OK)
 			continue;
 		ok++;
-		input_of(&x, &in);
+		pp_ex_input_dhcp(&x, &in);
 		pp_devinfo_init(&di);
 		pp_identify(reg, &in, &di);
 		assoc += pp_associate(reg, &di, scores) >= 0;

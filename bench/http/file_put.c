@@ -22,7 +22,7 @@ static int put_fn(struct pp_txn *t, void *arg)
 int main(int argc, char **argv)
 {
 	struct pp_store *st;
-	struct pp_err err = { "" };
+	struct pp_err err = { 0 };
 	struct put p;
 	char *buf;
 	long n;

@@ -37,8 +37,9 @@ cp "$TMP/root/static.cfg" "$TMP/lmdb.cfg"
 cat > "$TMP/phoneprov.yml" <<EOF
 data_dir: $TMP/var
 log_level: warn
-tftp: { listen: "127.0.0.1:$TFTP_PORT", root: $TMP/root }
-http: { listen: "127.0.0.1:$PP_PORT", root: $TMP/root }
+# every load client is 127.0.0.1: per-client caps raised
+tftp: { listen: "127.0.0.1:$TFTP_PORT", root: $TMP/root, max_per_client: 65536 }
+http: { listen: "127.0.0.1:$PP_PORT", root: $TMP/root, max_connections_per_ip: 65536, max_connections: 65536 }
 api: { listen: "127.0.0.1:$API_PORT", token_file: $TMP/var/api-token, admin_token_file: $TMP/var/admin-token }
 plugins: { dir: $TMP/plugins }
 EOF

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "daemon/mustache/mustache.h"
+#include "lib/mustache.h"
 
 static uint64_t rng_state;
 

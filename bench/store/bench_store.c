@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/common.h"
+#include "lib/common.h"
 #include "daemon/store/store.h"
 #include "daemon/store/store_priv.h" /* pp_store_hash128 */
 

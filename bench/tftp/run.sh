@@ -58,7 +58,8 @@ while [ "$hpa_port" = "$pp_port" ]; do hpa_port=$(free_port); done
 cat >"$tmp/pp.yml" <<EOF
 data_dir: $tmp/var
 log_level: info
-tftp: { listen: "127.0.0.1:$pp_port", root: $tmp/root, max_blksize: 65464, max_windowsize: 64 }
+# every load client is 127.0.0.1: the per-client cap raised
+tftp: { listen: "127.0.0.1:$pp_port", root: $tmp/root, max_blksize: 65464, max_windowsize: 64, max_per_client: 65536 }
 http: { listen: "127.0.0.1:$(free_port)", root: $tmp/root }
 api: { listen: "127.0.0.1:$(free_port)", token_file: $tmp/var/api-token, admin_token_file: $tmp/var/admin-token }
 plugins: { dir: $src/plugins }
