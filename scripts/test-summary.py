@@ -22,7 +22,8 @@ def count(entry):
     p = f = s = 0
     bad = []
     cases = 0
-    for line in out.splitlines():
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
         m = TAP.match(line.strip())
         if not m:
             continue
@@ -34,7 +35,14 @@ def count(entry):
             p += 1
         else:
             f += 1
-            bad.append(f"{name}: {line.strip()}")
+            # the diagnostic lines TAP puts after a failed case, so that a
+            # CI log alone tells why (at most 6 lines of 300 characters)
+            diag = []
+            for nxt in lines[i + 1:i + 7]:
+                if not nxt.lstrip().startswith("#"):
+                    break
+                diag.append(nxt.strip()[:300])
+            bad.append("\n    ".join([f"{name}: {line.strip()}"] + diag))
     if cases == 0:
         if result == "SKIP":
             return 0, 0, 1, []

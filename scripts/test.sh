@@ -3,8 +3,13 @@
 #   1. build/       the normal build: every suite
 #   2. build-asan/  ASan+UBSan: every suite (the integration tests start the
 #                   sanitized daemon)
-#   3. build-tsan/  TSan: the threaded suites (tftp http core dhcp)
-#   4. build-fuzz/  (when clang is there) each libFuzzer harness ~10 s
+#   3. build-tsan/  TSan: the threaded suites (tftp http core dhcp store plugins
+#                   monitor), apart from tests of single-threaded paths (the
+#                   CLI's, the vendors' golden renders, the TFTP flood)
+#   4. build-release/ -Dbuildtype=release (-O3, -Werror): compiled, not run,
+#                   so that a benchmark's build never breaks
+#   5. build-fuzz/  (when clang is there) each libFuzzer harness ~5 s (a smoke
+#                   run; docs/fuzzing.md has the longer campaigns)
 # The last line is "N passed, N failed", counted from the real results
 # (every TAP case counts); the exit status is non-zero on any failure.
 set -uo pipefail
@@ -19,7 +24,7 @@ JOBS=${PP_TEST_JOBS:-2}
 B=${PP_BUILD_DIR:-build}
 # Extra meson test arguments for every run (e.g. PP_TEST_ARGS="--suite core").
 read -r -a EXTRA <<<"${PP_TEST_ARGS:-}"
-FUZZ_SECONDS=${PP_FUZZ_SECONDS:-10}
+FUZZ_SECONDS=${PP_FUZZ_SECONDS:-5}
 RESULTS=$(mktemp -d)
 trap 'rm -rf "$RESULTS"' EXIT
 build_failures=0
@@ -36,7 +41,8 @@ build() {
 			return 1
 		}
 	fi
-	meson compile -C "$dir" >"$RESULTS/$dir.build.log" 2>&1 || {
+	# shellcheck disable=SC2086 # BUILD_TARGETS: a list (empty: everything)
+	meson compile -C "$dir" ${BUILD_TARGETS:-} >"$RESULTS/$dir.build.log" 2>&1 || {
 		tail -50 "$RESULTS/$dir.build.log" >&2
 		echo "$dir: build failed" >&2
 		return 1
@@ -67,19 +73,36 @@ if build "$B-asan" -Db_sanitize=address,undefined -Db_lundef=false; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LSAN_OPTIONS=suppressions=$ROOT/scripts/lsan.supp \
-		run_tests "$B-asan" --timeout-multiplier 2 "${EXTRA[@]}"
+		run_tests "$B-asan" --timeout-multiplier 2 --no-suite package "${EXTRA[@]}"
 else
 	build_failures=$((build_failures + 1))
 fi
 
-TSAN_SUITES=(--suite tftp --suite http --suite core --suite dhcp)
+TSAN_SUITES=(--suite tftp --suite http --suite core --suite dhcp --suite store --suite plugins
+	--suite monitor)
 [ ${#EXTRA[@]} -gt 0 ] && TSAN_SUITES=("${EXTRA[@]}")
-say "build-tsan (ThreadSanitizer: tftp http core dhcp)"
+say "build-tsan (ThreadSanitizer: tftp http core dhcp store plugins monitor)"
 if build "$B-tsan" -Db_sanitize=thread -Db_lundef=false; then
+	# the CLI's own tests (one single-threaded process per command), the
+	# vendors' identification and golden renders (one request at a time) and
+	# the TFTP flood (the single-threaded TFTP loop) run in the normal and
+	# ASan builds; under TSan they only cost time
+	TSAN_TESTS=("${TSAN_SUITES[@]}")
+	if [ ${#EXTRA[@]} -eq 0 ]; then
+		mapfile -t TSAN_TESTS < <(meson test -C "$B-tsan" --no-rebuild --list \
+			"${TSAN_SUITES[@]}" 2>/dev/null | sed -n 's|^[^ ]* / ||p' |
+			grep -Ev '^(core-cli|core-cli_admin|vendors-golden|vendors-identify|tftp-flood)$')
+		[ ${#TSAN_TESTS[@]} -gt 0 ] || TSAN_TESTS=("${TSAN_SUITES[@]}")
+	fi
 	PP_SANITIZED=tsan \
 	TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/scripts/tsan.supp" \
-		run_tests "$B-tsan" --timeout-multiplier 3 "${TSAN_SUITES[@]}"
+		run_tests "$B-tsan" --timeout-multiplier 3 "${TSAN_TESTS[@]}"
 else
+	build_failures=$((build_failures + 1))
+fi
+
+say "build-release (-Dbuildtype=release, compile only)"
+if ! build "$B-release" -Dbuildtype=release; then
 	build_failures=$((build_failures + 1))
 fi
 
@@ -88,13 +111,16 @@ if command -v clang >/dev/null 2>&1; then
 	say "build-fuzz (libFuzzer, ${FUZZ_SECONDS}s each)"
 	# the library too is instrumented (coverage feedback for libFuzzer) and
 	# runs under ASan+UBSan, so findings are real memory errors
-	if CC=clang build "$B-fuzz" -Dfuzz=true -Dc_args=-fsanitize=fuzzer-no-link \
+	# only the harnesses: the rest of the tree is built and tested above
+	fuzz_targets=$(for f in tests/fuzz/fuzz_*.c; do n=${f##*/fuzz_}; printf 'fuzz-%s ' "${n%.c}"; done)
+	if CC=clang BUILD_TARGETS=$fuzz_targets build "$B-fuzz" -Dfuzz=true \
+		-Dc_args=-fsanitize=fuzzer-no-link \
 		-Db_sanitize=address,undefined -Db_lundef=false; then
-		for bin in "$B"-fuzz/fuzz/fuzz-*; do
+		for bin in "$B"-fuzz/tests/fuzz/fuzz-*; do
 			[ -f "$bin" ] && [ -x "$bin" ] || continue
 			name=${bin##*/fuzz-}
 			work=$(mktemp -d)
-			cp -r "fuzz/corpus/$name/." "$work/" 2>/dev/null || true
+			cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
 			if (cd "$work" && "$ROOT/$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
 				-rss_limit_mb=2048 -print_final_stats=0 "$work" \
 				>"$RESULTS/fuzz-$name.log" 2>&1); then
