@@ -7,6 +7,7 @@ socket the test owns), and talk to it with real clients.
     with Daemon() as d:             # or Daemon(extra={"autoprov": False})
         d.tftp_port, d.http_port, d.api_port, d.data_dir, d.token, d.admin_token
         d.cli("devices", "list", "--json")   -> subprocess.CompletedProcess
+        d.api("POST", "/devices", {"mac": ...}, admin=True) -> (status, JSON)
 """
 import json
 import os
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 PHONEPROVD = os.environ.get("PHONEPROVD", "build/phoneprovd")
 PHONEPROV = os.environ.get("PHONEPROV", "build/phoneprov")
@@ -292,6 +295,34 @@ class Daemon:
             if event is None or kv.get("event") == event:
                 out.append(kv)
         return out
+
+    def api(self, method, path, body=None, admin=False, token=None, timeout=60, raw=False,
+            headers=None):
+        """One REST call to /api/v1<path> with the user (or admin, or the
+        given) token: (status, body). body is the parsed JSON (None when
+        empty; the text when it is not JSON), or the bytes with raw=True. A
+        connection that fails is (0, its error)."""
+        tok = token if token is not None else (self.admin_token if admin else self.token)
+        hdrs = {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"}
+        hdrs.update(headers or {})
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.api_port}/api/v1{path}", method=method,
+            data=json.dumps(body).encode() if body is not None else None, headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                st, data = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            st, data = e.code, e.read()
+        except OSError as e:
+            return 0, (str(e).encode() if raw else str(e))
+        if raw:
+            return st, data
+        if not data.strip():
+            return st, None
+        try:
+            return st, json.loads(data)
+        except ValueError:
+            return st, data.decode(errors="replace")
 
     def cli(self, *args, check=False, input=None, timeout=60):
         return run_cli(self.config_path, *args, check=check, input=input, timeout=timeout)
