@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/config/rawschema.h"
 #include "lib/log.h"
 
 #define MAX_PARENTS 32
@@ -86,6 +87,8 @@ int pp_prov_config_check(const json_t *body, struct pp_err *err)
 				pp_err_field(err, k, "raw_config must be an object");
 				return PP_EBADREQ;
 			}
+			if (pp_rawcfg_check(v, "raw_config", err) != PP_OK)
+				return PP_EINVAL;
 		} else if (strcmp(k, "description") == 0) {
 			if (!json_is_string(v) && !json_is_null(v)) {
 				pp_err_field(err, k, "description must be a string");
