@@ -101,7 +101,7 @@ with Daemon(plugins_dir=plugdir, extra=cfg) as d:
             if (lvl, k) == (5, "b"):
                 raw["ntp_ip"] = "192.0.2.55"
             if (lvl, k) in ((0, "b"), (19, "b")):
-                raw["locale"] = f"loc_L{lvl}{k}"
+                raw["locale"] = "fr_FR" if lvl == 0 else "de_DE"
             parents = ["top"] if lvl == 0 else [f"L{lvl - 1}a", f"L{lvl - 1}b"]
             s, b = api(d, "POST", "/configs", {"id": f"L{lvl}{k}", "parent_ids": parents, "raw_config": raw})
             bad += [] if s == 201 else [(f"L{lvl}{k}", s, b)]
@@ -127,7 +127,7 @@ with Daemon(plugins_dir=plugdir, extra=cfg) as d:
     t.ok(code == 200 and t_fetch < 2.0, f"phone using the bottom config fetched over HTTP in "
          f"{t_fetch * 1000:.1f} ms (< 2 s)", (code, t_fetch))
     t.ok("ntp=192.0.2.2\n" in body, "top's ntp_ip wins over L5b's (first parent's chain first)", body)
-    t.ok("locale=loc_L0b\n" in body, "L0b's locale wins over L19b's (depth first)", body)
+    t.ok("locale=fr_FR\n" in body, "L0b's locale wins over L19b's (depth first)", body)
     t.ok("line1.user=alice\n" in body and "L0a" not in body,
          "the bottom config's own sip_lines win", body)
     t.ok("# ACME A100 00:04:f2:00:00:42" in body, "device variables rendered", body)
