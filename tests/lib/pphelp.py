@@ -293,6 +293,25 @@ class Daemon:
                 out.append(kv)
         return out
 
+    def api(self, method, path, body=None, admin=True, timeout=60):
+        """One REST call (path after /api/v1): (status, JSON answer or text)."""
+        import urllib.request
+        import urllib.error
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.api_port}/api/v1{path}", method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {self.admin_token if admin else self.token}",
+                     "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                st, raw = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            st, raw = e.code, e.read()
+        try:
+            return st, json.loads(raw) if raw else None
+        except ValueError:
+            return st, raw.decode(errors="replace")
+
     def cli(self, *args, check=False, input=None, timeout=60):
         return run_cli(self.config_path, *args, check=check, input=input, timeout=timeout)
 
