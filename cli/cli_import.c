@@ -682,7 +682,7 @@ int pp_cmd_export(struct pp_cli *c, int argc, char **argv)
 	json_t *all;
 	int o, rc;
 
-	while ((o = pp_cli_getopt("export", argc, argv, "ho", opts)) != -1) {
+	while ((o = pp_cli_getopt("export", argc, argv, "ho:", opts)) != -1) {
 		if (o == 'h') {
 			fputs(export_help, stdout);
 			return 0;
