@@ -232,6 +232,16 @@ with Daemon(extra={"provisioning": {"public_url": "http://192.0.2.1:8667"}}) as 
                                           "vendor": "Yealink"})
     t.ok(st == 201 and st2 == 201 and dev.get("config") == "dflt",
          "a device created without a config gets the default-role config", (st, st2, dev))
+    mac2 = "805ec0a10078"
+    req = urllib.request.Request(f"http://127.0.0.1:{d.http_port}/{mac2}.cfg",
+                                 headers={"User-Agent": "Yealink SIP-T46S 66.86.0.15"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        r.read()
+    st1, _ = d.api("GET", "/configs/ac-" + mac2)
+    st, dev = d.api("PATCH", "/devices/80:5e:c0:a1:00:78", {"config": "dflt"})
+    st2, _ = d.api("GET", "/configs/ac-" + mac2)
+    t.ok(st1 == 200 and st == 200 and dev.get("config") == "dflt" and st2 == 404,
+         "a device moved off its transient config takes it along", (st1, st, dev, st2))
     st, _ = d.api("DELETE", "/devices/00:15:65:00:00:99")
     st2, _ = d.api("GET", "/configs/dflt")
     t.ok(st in (200, 204) and st2 == 200, "a non-transient config stays with its last device",
