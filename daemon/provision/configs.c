@@ -5,6 +5,7 @@
  * another inherits from or a device uses cannot be deleted. */
 #include "prov_int.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,6 +405,7 @@ static int run(struct pp_prov *p, struct cfg_txn *x, json_t **out)
 
 	x->now = pp_now_ms();
 	rc = pp_store_write(p->store, cfg_txn_fn, x);
+	atomic_fetch_add(&p->cfg_gen, 1); /* roles.c: role lookups look again */
 	if (rc != PP_OK) {
 		json_decref(x->result);
 		if (rc == PP_EIO && pp_store_last_errno()) {

@@ -44,6 +44,18 @@ struct pp_prov {
 	uint64_t commons_gen;
 	unsigned char *commons_done;
 	size_t commons_n;
+	/* roles.c: which config holds the default / autocreate role, so that
+	 * a new device does not read every config. Bumped by every config
+	 * write of this process; the cache (worker thread only) trusts an
+	 * answer for PROV_ROLE_TTL_MS at most, for writes of other processes
+	 * (the CLI). */
+	_Atomic uint64_t cfg_gen;
+	struct prov_role_cache {
+		char id[136];
+		int rc;            /* PP_OK (id), PP_ENOENT, -1 never looked */
+		uint64_t gen;
+		int64_t at_ms;
+	} roles[2];
 };
 
 /* A device change to apply in one (nested) write transaction. */
@@ -186,7 +198,8 @@ void prov_dev_to_info(const json_t *dev, struct pp_devinfo *di);
 int prov_device_compat_field(const char *k, const json_t *v, struct pp_err *err);
 /* The config holding `role` other than `skip`: PP_OK (id set), PP_ENOENT. */
 int prov_role_find(struct pp_txn *t, const char *role, const char *skip, char id[136]);
-int prov_roles_on_create(struct pp_txn *t, json_t *dev, const char *mac, bool phone);
+int prov_roles_on_create(struct pp_prov *p, struct pp_txn *t, json_t *dev, const char *mac,
+			 bool phone);
 int prov_roles_on_delete(struct pp_txn *t, const json_t *dev, const char *mac);
 void prov_line1_username(struct pp_txn *t, const json_t *dev, char *out, size_t n);
 

@@ -411,7 +411,7 @@ int apply_txn(struct pp_txn *t, void *arg)
 	if (a->mutate && (rc = a->mutate(t, a, dev, a->old, a->mutate_arg)) != PP_OK)
 		return rc;
 	/* a new device without a config: the autocreate or default config */
-	if (a->created && (rc = prov_roles_on_create(t, dev, a->mac, !a->source)) != PP_OK)
+	if (a->created && (rc = prov_roles_on_create(a->prov, t, dev, a->mac, !a->source)) != PP_OK)
 		return rc;
 	/* a device that leaves a transient config takes it along */
 	if (a->old && strcmp(prov_jstr(a->old, "config"), prov_jstr(dev, "config")) != 0 &&

@@ -11,6 +11,7 @@
  * X_ fields: accepted, type-checked and kept as they are. */
 #include "prov_int.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,10 +91,52 @@ int prov_role_find(struct pp_txn *t, const char *role, const char *skip, char id
 	return rc == PP_OK ? PP_ENOENT : rc;
 }
 
+#define PROV_ROLE_TTL_MS 1000
+
+/* prov_role_find through p's cache: a remembered config is checked (one
+ * read); the whole list is read again after a config write of this process
+ * or PROV_ROLE_TTL_MS (another process may have written one). */
+static int role_cached(struct pp_prov *p, struct pp_txn *t, int which, char id[136])
+{
+	static const char *const names[2] = { "default", "autocreate" };
+	struct prov_role_cache *c;
+	uint64_t gen;
+	int64_t now = pp_now_ms();
+	int rc;
+
+	if (!p)
+		return prov_role_find(t, names[which], NULL, id);
+	c = &p->roles[which];
+	gen = atomic_load(&p->cfg_gen);
+	if (c->at_ms && c->gen == gen && now - c->at_ms < PROV_ROLE_TTL_MS) {
+		json_t *cfg = NULL;
+
+		if (c->rc == PP_ENOENT)
+			return PP_ENOENT;
+		if (pp_cfg_get(t, c->id, &cfg) == PP_OK &&
+		    json_is_string(json_object_get(cfg, "role")) &&
+		    strcmp(json_string_value(json_object_get(cfg, "role")), names[which]) == 0) {
+			json_decref(cfg);
+			snprintf(id, 136, "%s", c->id);
+			return PP_OK;
+		}
+		json_decref(cfg);
+	}
+	rc = prov_role_find(t, names[which], NULL, id);
+	if (rc == PP_OK || rc == PP_ENOENT) {
+		c->rc = rc;
+		snprintf(c->id, sizeof(c->id), "%s", rc == PP_OK ? id : "");
+		c->gen = gen;
+		c->at_ms = now;
+	}
+	return rc;
+}
+
 /* A new device without a config: a phone that provisions itself gets a
  * transient clone of the autocreate config (when there is one), anyone
  * else, or a phone without an autocreate config, the default config. */
-int prov_roles_on_create(struct pp_txn *t, json_t *dev, const char *mac, bool phone)
+int prov_roles_on_create(struct pp_prov *p, struct pp_txn *t, json_t *dev, const char *mac,
+			 bool phone)
 {
 	char id[136], tid[160];
 	json_t *cfg = NULL, *clone;
@@ -101,7 +144,7 @@ int prov_roles_on_create(struct pp_txn *t, json_t *dev, const char *mac, bool ph
 
 	if (json_is_string(json_object_get(dev, "config")))
 		return PP_OK;
-	if (phone && (rc = prov_role_find(t, "autocreate", NULL, id)) == PP_OK) {
+	if (phone && (rc = role_cached(p, t, 1, id)) == PP_OK) {
 		char m[13];
 		size_t j = 0;
 
@@ -130,7 +173,7 @@ int prov_roles_on_create(struct pp_txn *t, json_t *dev, const char *mac, bool ph
 	} else if (phone && rc != PP_ENOENT) {
 		return rc;
 	}
-	rc = prov_role_find(t, "default", NULL, id);
+	rc = role_cached(p, t, 0, id);
 	if (rc == PP_OK)
 		json_object_set_new(dev, "config", json_string(id));
 	return rc == PP_ENOENT ? PP_OK : rc;
