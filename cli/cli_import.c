@@ -10,6 +10,7 @@
  * the store holds is left alone, so a second import changes nothing. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,11 +123,16 @@ static void change(struct run *r, int kind, const char *key, int what, const cha
 		       detail && *detail ? " " : "", detail ? detail : "");
 }
 
-static void note(struct run *r, const char *fmt, const char *a)
-{
-	char m[512];
+static void note(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-	snprintf(m, sizeof(m), fmt, a);
+static void note(struct run *r, const char *fmt, ...)
+{
+	char m[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
 	json_array_append_new(json_object_get(r->report, "notes"), json_string(m));
 	if (!r->json)
 		printf("note: %s\n", m);
