@@ -52,14 +52,11 @@ def fixture():
 def rendered(d):
     """{mac: {path: bytes}} of every device's own files, from the disk mirror."""
     out = {}
-    p = d.cli("--json", "devices", "list")
-    devs = js(p)
-    devs = devs.get("devices", devs) if isinstance(devs, dict) else devs
-    for dev in devs:
+    st, j = d.api("GET", "/devices?limit=1000")
+    for dev in j["devices"]:
         mac = dev["mac"]
-        st, full = d.api("GET", "/devices/" + mac)
         files = {}
-        for path in (full.get("render") or {}).get("files", []):
+        for path in (dev.get("render") or {}).get("files", []):
             with open(os.path.join(d.data_dir, "tftpboot", path), "rb") as f:
                 files[path] = f.read()
         out[mac] = files
