@@ -7,6 +7,7 @@ socket the test owns), and talk to it with real clients.
     with Daemon() as d:             # or Daemon(extra={"autoprov": False})
         d.tftp_port, d.http_port, d.api_port, d.data_dir, d.token, d.admin_token
         d.cli("devices", "list", "--json")   -> subprocess.CompletedProcess
+        d.api("GET", "/devices")            -> (status, JSON body or text, headers)
 """
 import json
 import os
@@ -292,6 +293,31 @@ class Daemon:
             if event is None or kv.get("event") == event:
                 out.append(kv)
         return out
+
+    def api(self, method, path, body=None, token="user", timeout=60):
+        """One REST call to /api/v1 (http.client, no proxy): (status, the
+        JSON body (text when it is not JSON, None when empty), headers).
+        token: "user", "admin", None (no Authorization) or a token."""
+        import http.client
+        tok = {"user": self.token, "admin": self.admin_token}.get(token, token)
+        headers = {"Authorization": f"Bearer {tok}"} if tok else {}
+        data = None
+        if body is not None:
+            data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        c = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=timeout)
+        try:
+            c.request(method, "/api/v1" + path, body=data, headers=headers)
+            r = c.getresponse()
+            raw = r.read()
+            text = raw.decode(errors="replace")
+            try:
+                out = json.loads(text) if text.strip() else None
+            except ValueError:
+                out = text
+            return r.status, out, dict(r.getheaders())
+        finally:
+            c.close()
 
     def cli(self, *args, check=False, input=None, timeout=60):
         return run_cli(self.config_path, *args, check=check, input=input, timeout=timeout)
