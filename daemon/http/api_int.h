@@ -94,6 +94,7 @@ enum MHD_Result api_dhcpd_conf(struct api_req *r);
 enum MHD_Result api_records(struct api_req *r);
 enum MHD_Result api_events(struct api_req *r);
 enum MHD_Result api_identify(struct api_req *r);
+enum MHD_Result api_whoami(struct api_req *r);
 /* The web console (api_console.c): GET/HEAD of a console page outside
  * /api/v1; false when path names none (the caller answers 404). */
 bool api_console_serve(struct api_req *r, const char *path, enum MHD_Result *ret);

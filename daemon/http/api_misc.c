@@ -332,6 +332,16 @@ enum MHD_Result api_dhcpd_conf(struct api_req *r)
 			len);
 }
 
+/* ---- whoami ---------------------------------------------------------------- */
+
+/* GET /whoami: what the presented token allows ({"role": "user"|"admin"}),
+ * so that a client (the web console) shows only the actions it may take. */
+enum MHD_Result api_whoami(struct api_req *r)
+{
+	return api_json(r, 200, json_pack("{s:s}", "role",
+					  r->auth == AUTH_ADMIN ? "admin" : "user"));
+}
+
 /* ---- identify -------------------------------------------------------------- */
 
 /* POST /identify: what `phoneprov identify` prints for the inputs of the

@@ -53,6 +53,7 @@ const struct api_route api_routes[] = {
 	{ "/records", "GET", records_params, api_records },
 	{ "/events", "GET", events_params, api_events },
 	{ "/identify", "POST", none, api_identify },
+	{ "/whoami", "GET", none, api_whoami },
 };
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);
 
