@@ -27,7 +27,7 @@ function h(spec, attrs, ...kids) {
     else if (k === "checked") e.checked = !!v;
     else e.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const k of kids.flat()) {
+  for (const k of kids.flat(Infinity)) {
     if (k === null || k === undefined || k === false) continue;
     e.append(k instanceof Node ? k : document.createTextNode(String(k)));
   }
@@ -652,7 +652,7 @@ async function deviceForm(dev) {
   async function fillTypes() {
     const types = await typesFor(inputs.plugin.value);
     inputs.phone_type.replaceChildren(h("option", {value: "", text: "(none)"}),
-      types.map((t) => h("option", {value: t.name, disabled: t.special && !isAdmin(),
+      ...types.map((t) => h("option", {value: t.name, disabled: t.special && !isAdmin(),
         text: t.name + (t.special ? " (admin only)" : "") + (t.prevent_sip ? " (no SIP)" : "")})));
     inputs.phone_type.value = types.some((t) => t.name === dev.phone_type) ? dev.phone_type : "";
     fillExtra(types.find((t) => t.name === inputs.phone_type.value));

@@ -55,7 +55,8 @@ enum MHD_Result api_queue(struct api_req *r, unsigned status, struct MHD_Respons
 			snprintf(p + l, sizeof(p) - l, "/%s", r->seg[i]);
 		}
 		pp_log(PP_LOG_INFO, "api.request", "client=%s method=%s path=%s status=%u "
-		       "duration_ms=%.1f", r->ip, r->method, pp_q(q, sizeof(q), p[0] ? p : r->raw ? r->raw : "/"),
+		       "duration_ms=%.1f", r->ip, r->method,
+		       pp_q(q, sizeof(q), p[0] ? p : r->raw ? r->raw : "/"), /* console: raw */
 		       status, (double)(pp_mono_ns() - r->t0) / 1e6);
 	}
 	return ret;

@@ -302,6 +302,19 @@ def cases(d, c):
     msg = c.wait(lambda: drv.find_element(By.ID, ip.get_attribute("id") + "-err").text)
     t.ok(st == 422 and msg and api_err["error"] in msg and ip.get_attribute("aria-invalid") == "true",
          "a device edit with a bad ip shows the API's error at the field", f"{msg!r} {api_err}")
+    # the phone type's extra fields, typed from its schema
+    st, j, _ = d.api("PATCH", f"/devices/{PHONE_MAC}", {"phone_type": "yealink-t4xs"})
+    t.ok(st == 200, "a phone type set through the API", f"{st} {j}")
+    drv.refresh()
+    vlan = c.one("#device-form [data-field='extra.vlan_id']")
+    hint = drv.find_element(By.ID, vlan.get_attribute("id") + "-hint").text if vlan else ""
+    t.ok(vlan is not None and vlan.get_attribute("type") == "number" and "integer" in hint,
+         "the phone type's extra field is a typed input with its schema as a hint", hint)
+    if vlan:
+        vlan.send_keys("12")
+        drv.find_element(By.CSS_SELECTOR, "#device-form button[type=submit]").click()
+    saved = c.wait(lambda: d.api("GET", f"/devices/{PHONE_MAC}")[1].get("extra") == {"vlan_id": 12})
+    t.ok(saved, "... and is saved as an integer", str(d.api("GET", f"/devices/{PHONE_MAC}")[1].get("extra")))
     c.page_checks("03-device")
 
     # ---- configs: tree, invalid edit, dependants ---------------------------
