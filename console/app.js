@@ -547,7 +547,8 @@ async function pageDevice(view, mac) {
       say("Reconfigured " + dev.mac);
     }),
     act("Synchronize", async () => {
-      const r = await api("POST", `/devices/${enc}/synchronize`);
+      const port = $("#sync-port").value.trim();
+      const r = await api("POST", `/devices/${enc}/synchronize` + (port ? `?port=${encodeURIComponent(port)}` : ""));
       show(r.body);
       const op = await followOperation(r.body, (o) => show(o));
       say(`Synchronize: ${op.state}`);
@@ -558,7 +559,11 @@ async function pageDevice(view, mac) {
       state.devices.delete(dev.mac);
       say("Deleted " + dev.mac);
       location.hash = "#/devices";
-    }, "danger")), result);
+    }, "danger"),
+    h("label", {for: "sync-port", text: "SIP port"}),
+    h("input", {id: "sync-port", type: "number", min: 1, max: 65535, placeholder: "5060",
+      "aria-describedby": "sync-port-hint"}),
+    h("span.hint", {id: "sync-port-hint", text: "for Synchronize (SIP NOTIFY over UDP)"})), result);
 
   // identification
   view.append(h("h2", {text: "Identification"}));

@@ -299,6 +299,18 @@ def cases(d, c):
                                                headers={"User-Agent": PHONE_UA})).read().decode()
     shown = drv.execute_script("return document.getElementById('file-view').textContent")
     t.ok(shown == phone and shown, "View shows the rendered file the phone gets", path)
+    # synchronize: the operation followed to its end, its result shown
+    phone_sip = pphelp.SipPhone()
+    try:
+        c.one("#sync-port").send_keys(str(phone_sip.port))
+        [b for b in c.css(".actions button") if b.text == "Synchronize"][0].click()
+        res = c.wait(lambda: '"state": "ok"' in drv.find_element(By.ID, "action-result").text and
+                     drv.find_element(By.ID, "action-result").text)
+    finally:
+        phone_sip.close()
+    t.ok(res and '"code": 200' in res and phone_sip.received and
+         phone_sip.received[0][1].startswith("NOTIFY sip:"),
+         "Synchronize sends the NOTIFY and shows the operation's result", str(res)[:300])
     # a device edit with an invalid ip: the API's error next to the field
     ip = drv.find_element(By.CSS_SELECTOR, "#device-form [data-field=ip]")
     ip.clear()
@@ -463,8 +475,12 @@ def cases(d, c):
     print(f"# page-load: device table with {N_DEVICES + 1} devices rendered in "
           f"{', '.join(f'{x:.0f}' for x in loads)} ms (median {best:.0f} ms, headless Chromium)")
     t.ok(f"of {N_DEVICES + 1} devices" in count, "every device is listed", count)
-    t.ok(best < BUDGET_MS, f"the device table with {N_DEVICES} devices renders in under "
-         f"{BUDGET_MS} ms ({best:.0f} ms)")
+    name = f"the device table with {N_DEVICES} devices renders in under {BUDGET_MS} ms"
+    if os.environ.get("PP_SANITIZED"):
+        # the budget is the product's, not a sanitized daemon's (several times slower)
+        t.skip(name, f"{best:.0f} ms with a {os.environ['PP_SANITIZED']} daemon")
+    else:
+        t.ok(best < BUDGET_MS, f"{name} ({best:.0f} ms)")
     c.shot("11-devices-10000")
     nxt = c.one(".pager button:last-child")
     nxt.click()
