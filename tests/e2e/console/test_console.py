@@ -315,7 +315,7 @@ def cases(d, c):
     ip = drv.find_element(By.CSS_SELECTOR, "#device-form [data-field=ip]")
     ip.clear()
     ip.send_keys("999.1.2.3")
-    st, api_err, _ = d.api("PATCH", f"/devices/{PHONE_MAC}", {"ip": "999.1.2.3"})
+    st, api_err = d.api("PATCH", f"/devices/{PHONE_MAC}", {"ip": "999.1.2.3"})
     c.allowed.append(f"/api/v1/devices/{urllib.parse.quote(PHONE_MAC, safe='')} - Failed to load resource: the server "
                      f"responded with a status of {st}")
     drv.find_element(By.CSS_SELECTOR, "#device-form button[type=submit]").click()
@@ -323,7 +323,7 @@ def cases(d, c):
     t.ok(st == 422 and msg and api_err["error"] in msg and ip.get_attribute("aria-invalid") == "true",
          "a device edit with a bad ip shows the API's error at the field", f"{msg!r} {api_err}")
     # the phone type's extra fields, typed from its schema
-    st, j, _ = d.api("PATCH", f"/devices/{PHONE_MAC}", {"phone_type": "yealink-t4xs"})
+    st, j = d.api("PATCH", f"/devices/{PHONE_MAC}", {"phone_type": "yealink-t4xs"})
     t.ok(st == 200, "a phone type set through the API", f"{st} {j}")
     drv.refresh()
     vlan = c.one("#device-form [data-field='extra.vlan_id']")
@@ -353,7 +353,7 @@ def cases(d, c):
     parents = c.one("#config-form [data-field=parent_ids]")
     parents.clear()
     parents.send_keys("base, no-such-config")
-    st, api_err, _ = d.api("PUT", "/configs/site", {"id": "site", "parent_ids": ["base", "no-such-config"],
+    st, api_err = d.api("PUT", "/configs/site", {"id": "site", "parent_ids": ["base", "no-such-config"],
                                                     "raw_config": {"ntp_server": "127.0.0.1"}})
     c.allowed.append("/api/v1/configs/site - Failed to load resource: the server responded "
                      f"with a status of {st}")
@@ -377,7 +377,7 @@ def cases(d, c):
     c.one("details[data-plugin=acme] li[data-package=acme-fw]")
     t.ok(c.css("details[data-plugin=acme] li[data-package=acme-fw] button") == [],
          "the user token is not offered firmware install")
-    st, _, _ = d.api("POST", "/plugins/acme/packages/acme-fw")
+    st, _ = d.api("POST", "/plugins/acme/packages/acme-fw")
     t.ok(st == 403, "... and the API refuses it anyway (403)", str(st))
     # flavors branch: GET /phone_types; before it, the console falls back (404)
     c.allowed.append("/api/v1/phone_types - Failed to load resource: the server responded "
@@ -388,6 +388,15 @@ def cases(d, c):
     c.go("#/records")
     t.ok(c.wait(lambda: "record(s)" in drv.find_element(By.CSS_SELECTOR, "main p[aria-live]").text),
          "the call records page lists records")
+    frm = c.one("#records-filter [data-field=from]")
+    frm.send_keys("yesterday")
+    st, api_err = d.api("GET", "/records?from=yesterday")
+    c.allowed.append("/api/v1/records?from=yesterday&limit=10000 - Failed to load resource: the "
+                     f"server responded with a status of {st}")
+    drv.find_element(By.CSS_SELECTOR, "#records-filter button[type=submit]").click()
+    msg = c.wait(lambda: drv.find_element(By.ID, frm.get_attribute("id") + "-err").text)
+    t.ok(st == 400 and msg and api_err["error"] in msg,
+         "a call-record filter the API refuses shows its error at the field", f"{msg!r} {api_err}")
     c.page_checks("07-records")
     c.go("#/identify")
     ua = c.one("#identify-form [data-field=user_agent]")
