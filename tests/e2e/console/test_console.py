@@ -59,7 +59,12 @@ def browser(tmp):
               "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
         o.add_argument(a)
     o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+    drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+    drv.downloads = os.path.join(tmp, "downloads")
+    os.makedirs(drv.downloads)
+    drv.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow",
+                                                        "downloadPath": drv.downloads})
+    return drv
 
 
 class Console:
@@ -299,6 +304,11 @@ def cases(d, c):
                                                headers={"User-Agent": PHONE_UA})).read().decode()
     shown = drv.execute_script("return document.getElementById('file-view').textContent")
     t.ok(shown == phone and shown, "View shows the rendered file the phone gets", path)
+    dl = c.css("#files li button")[1]
+    dl.click()
+    got = c.wait(lambda: os.path.isfile(os.path.join(drv.downloads, path)) and
+                 open(os.path.join(drv.downloads, path)).read() == phone)
+    t.ok(got, "Download saves the rendered file", str(os.listdir(drv.downloads)))
     # synchronize: the operation followed to its end, its result shown
     phone_sip = pphelp.SipPhone()
     try:
@@ -363,6 +373,21 @@ def cases(d, c):
          and parents.get_attribute("aria-invalid") == "true",
          "a config edit with an unknown parent shows the API's error at the field",
          f"{msg!r} {api_err}")
+    raw = drv.find_element(By.CSS_SELECTOR, "#config-form [data-field=raw_config]")
+    raw.clear()
+    raw.send_keys('{"ntp_server": "127.0.0.2"')
+    drv.find_element(By.CSS_SELECTOR, "#config-form button[type=submit]").click()
+    msg = c.wait(lambda: drv.find_element(By.ID, raw.get_attribute("id") + "-err").text)
+    t.ok(msg and "not valid JSON" in msg, "a config that is not JSON is refused at its field "
+         "before anything is sent", repr(msg))
+    raw.send_keys("}")
+    parents.clear()
+    parents.send_keys("base")
+    drv.find_element(By.CSS_SELECTOR, "#config-form button[type=submit]").click()
+    saved = c.wait(lambda: d.api("GET", "/configs/site")[1].get("raw_config") ==
+                   {"ntp_server": "127.0.0.2"})
+    t.ok(saved and d.api("GET", "/configs/site")[1].get("parent_ids") == ["base"],
+         "a valid config edit is saved", str(d.api("GET", "/configs/site")))
     deps = c.one("#config-devices li a")
     t.ok(deps is not None and deps.text == PHONE_MAC, "what depends on a config: its device")
     c.page_checks("05-config-edit")
@@ -388,6 +413,11 @@ def cases(d, c):
     c.go("#/records")
     t.ok(c.wait(lambda: "record(s)" in drv.find_element(By.CSS_SELECTOR, "main p[aria-live]").text),
          "the call records page lists records")
+    [b for b in c.css("#records-filter button") if b.text == "Export CSV"][0].click()
+    csv_path = os.path.join(drv.downloads, "records.csv")
+    got = c.wait(lambda: os.path.isfile(csv_path) and open(csv_path).read())
+    t.ok(got and got.startswith("seq,ts,monitor,parsed,direction,"),
+         "Export CSV saves the records as CSV", repr(got))
     frm = c.one("#records-filter [data-field=from]")
     frm.send_keys("yesterday")
     st, api_err = d.api("GET", "/records?from=yesterday")
