@@ -670,15 +670,30 @@ async function deviceForm(dev) {
     for (const f of fields) {
       const cur = dev.extra ? dev.extra[f.name] : undefined;
       let inp;
+      const numeric = f.type === "integer" || f.type === "number";
       const hint = [f.type, f.required ? "required" : "optional",
         f.default !== undefined && f.default !== "" ? `default ${JSON.stringify(f.default)}` : "",
+        f.enum ? `one of ${f.enum.join(", ")}` : "",
+        f.min !== undefined ? `at least ${f.min}${numeric ? "" : f.type === "list" ? " items" : " characters"}` : "",
+        f.max !== undefined ? `at most ${f.max}${numeric ? "" : f.type === "list" ? " items" : " characters"}` : "",
+        f.type === "list" ? "comma separated" : "",
+        f.type === "ip" ? "IPv4 or IPv6" : "", f.type === "mac" ? "MAC address" : "",
         f.pattern ? `pattern ${f.pattern}` : ""].filter(Boolean).join(", ");
       if (f.type === "boolean") {
         inp = h("input", {type: "checkbox", checked: cur ?? f.default});
+      } else if (f.enum && f.type !== "list") {
+        inp = h("select", {}, h("option", {value: "", text: f.default !== undefined ? `(default ${f.default})` : "(none)"}),
+          f.enum.map((v) => h("option", {value: String(v), text: String(v)})));
+        inp.value = cur !== undefined && cur !== null ? String(cur) : "";
       } else {
-        inp = h("input", {type: f.type === "integer" || f.type === "number" ? "number" : "text",
-          value: cur ?? "", placeholder: f.default ?? "", required: !!f.required,
-          pattern: f.pattern || null, step: f.type === "integer" ? "1" : null});
+        inp = h("input", {type: numeric ? "number" : f.type === "password" ? "password" : "text",
+          value: Array.isArray(cur) ? cur.join(", ") : cur ?? "",
+          placeholder: Array.isArray(f.default) ? f.default.join(", ") : f.default ?? "",
+          required: !!f.required, pattern: f.pattern || null, step: f.type === "integer" ? "1" : null,
+          min: numeric ? f.min : null, max: numeric ? f.max : null,
+          minlength: !numeric && f.type !== "list" ? f.min : null,
+          maxlength: !numeric && f.type !== "list" ? f.max : null,
+          autocomplete: f.type === "password" ? "new-password" : null});
       }
       inp.dataset.field = `extra.${f.name}`;
       inp.dataset.type = f.type;
@@ -714,6 +729,7 @@ async function deviceForm(dev) {
       if (inp.type === "checkbox") extra[name] = inp.checked;
       else if (inp.value === "") continue;
       else if (inp.dataset.type === "integer" || inp.dataset.type === "number") extra[name] = Number(inp.value);
+      else if (inp.dataset.type === "list") extra[name] = inp.value.split(",").map((x) => x.trim()).filter(Boolean);
       else extra[name] = inp.value;
     }
     if (Object.keys(extraInputs).length || dev.extra) patch.extra = extra;
@@ -766,32 +782,41 @@ async function allConfigs() {
 }
 
 async function pageConfigs(view) {
-  const cfgs = await allConfigs();
-  const byId = new Map(cfgs.map((c) => [c.id, c]));
-  const kids = new Map();
-  for (const c of cfgs) for (const p of c.parent_ids || []) {
-    if (!kids.has(p)) kids.set(p, []);
-    kids.get(p).push(c.id);
-  }
-  const node = (id, path) => {
-    const c = byId.get(id);
-    const li = h("li", {}, h("a", {href: `#/config/${encodeURIComponent(id)}`, text: id}),
-      c && c.description ? h("span.hint", {text: " — " + c.description}) : null);
-    const ch = (kids.get(id) || []).filter((k) => !path.has(k));
-    if (ch.length) li.append(h("ul", {}, ch.map((k) => node(k, new Set([...path, k])))));
-    return li;
-  };
-  const roots = cfgs.filter((c) => !(c.parent_ids || []).some((p) => byId.has(p)));
+  const box = h("div", {id: "config-tree-box"});
   view.append(h("h1", {text: "Configs"}),
     h("p", {}, h("a", {href: "#/config/", text: "New config"})),
-    h("h2", {text: "Inheritance"}),
-    cfgs.length ? h("ul.tree", {id: "config-tree", "aria-label": "Config inheritance"},
-      roots.map((c) => node(c.id, new Set([c.id])))) : h("p", {text: "No configs yet."}));
-  const reload = async (ev) => {
-    if (ev.type && ev.type.startsWith("config.")) route();
+    h("h2", {text: "Inheritance"}), box);
+  async function draw() {
+    const cfgs = await allConfigs();
+    const byId = new Map(cfgs.map((c) => [c.id, c]));
+    const kids = new Map();
+    for (const c of cfgs) for (const p of c.parent_ids || []) {
+      if (!kids.has(p)) kids.set(p, []);
+      kids.get(p).push(c.id);
+    }
+    const node = (id, path) => {
+      const c = byId.get(id);
+      const li = h("li", {}, h("a", {href: `#/config/${encodeURIComponent(id)}`, text: id}),
+        c && c.description ? h("span.hint", {text: " — " + c.description}) : null);
+      const ch = (kids.get(id) || []).filter((k) => !path.has(k));
+      if (ch.length) li.append(h("ul", {}, ch.map((k) => node(k, new Set([...path, k])))));
+      return li;
+    };
+    const roots = cfgs.filter((c) => !(c.parent_ids || []).some((p) => byId.has(p)));
+    box.replaceChildren(cfgs.length ?
+      h("ul.tree", {id: "config-tree", "aria-label": "Config inheritance"},
+        roots.map((c) => node(c.id, new Set([c.id])))) :
+      h("p", {text: "No configs yet."}));
+  }
+  await draw();
+  // config events redraw the tree in place (batched; the focus stays where it is)
+  let t = null;
+  const listener = (ev) => {
+    if (!ev.type || !ev.type.startsWith("config.") || t) return;
+    t = setTimeout(() => { t = null; draw().catch(() => {}); }, BATCH_MS);
   };
-  state.listeners.add(reload);
-  current.leave = () => state.listeners.delete(reload);
+  state.listeners.add(listener);
+  current.leave = () => { state.listeners.delete(listener); clearTimeout(t); };
 }
 
 async function pageConfig(view, id) {

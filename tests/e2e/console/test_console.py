@@ -32,7 +32,8 @@ import pphelp  # noqa: E402
 from fwhelp import PLUGIN_YML, Server, file_entry, tar_bytes, ti_file  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.common.exceptions import (NoSuchElementException,  # noqa: E402
+                                        StaleElementReferenceException, TimeoutException)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -75,7 +76,9 @@ class Console:
 
     def wait(self, cond, timeout=15, what=""):
         try:
-            return WebDriverWait(self.drv, timeout, poll_frequency=0.05).until(
+            return WebDriverWait(self.drv, timeout, poll_frequency=0.05,
+                                 ignored_exceptions=(NoSuchElementException,
+                                                     StaleElementReferenceException)).until(
                 lambda drv: cond())
         except TimeoutException:
             return None
@@ -171,6 +174,12 @@ def served(d):
 def populate(d, n):
     """n devices through the API (no plugin: nothing to render), 4 connections."""
     def work(k):
+        try:
+            post(k)
+        except (OSError, http.client.HTTPException) as e:
+            errs.append(repr(e))
+
+    def post(k):
         c = http.client.HTTPConnection("127.0.0.1", d.api_port, timeout=60)
         h = {"Authorization": f"Bearer {d.token}", "Content-Type": "application/json"}
         for i in range(k, n, 4):
@@ -261,7 +270,7 @@ def cases(d, c):
     row = c.one(f"tr[data-mac='{PHONE_MAC}']", 10)
     t.ok(st == 200 and row is not None, "a phone fetching over HTTP appears in the table")
     t.ok(drv.execute_script("return window.__noReload") == 1, "... without a page reload")
-    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")] if row else []
+    cells = c.wait(lambda: [td.text for td in c.css(f"tr[data-mac='{PHONE_MAC}'] td")]) or []
     t.ok(cells[:6] == [PHONE_MAC, "127.0.0.1", "Yealink", "T46S", "66.86.0.15", "yealink"]
          and cells[6] == "EXACT", "its row: MAC, IP, vendor, model, version, plugin, score",
          str(cells))
@@ -341,6 +350,14 @@ def cases(d, c):
     t.ok(vlan is not None and vlan.get_attribute("type") == "number" and "integer" in hint,
          "the phone type's extra field is a typed input with its schema as a hint", hint)
     if vlan:
+        vlan.send_keys("1.5")
+        drv.find_element(By.CSS_SELECTOR, "#device-form button[type=submit]").click()
+        msg = c.wait(lambda: drv.find_element(By.ID, vlan.get_attribute("id") + "-err").text)
+        t.ok(msg and vlan.get_attribute("aria-invalid") == "true" and
+             "extra" not in d.api("GET", f"/devices/{PHONE_MAC}")[1],
+             "a client-side hint: 1.5 for an integer is refused at the field, nothing sent",
+             repr(msg))
+        vlan.clear()
         vlan.send_keys("12")
         drv.find_element(By.CSS_SELECTOR, "#device-form button[type=submit]").click()
     saved = c.wait(lambda: d.api("GET", f"/devices/{PHONE_MAC}")[1].get("extra") == {"vlan_id": 12})
@@ -354,10 +371,9 @@ def cases(d, c):
         d.api("POST", "/configs", body)
     d.api("PATCH", f"/devices/{PHONE_MAC}", {"config": "site"})
     c.go("#/configs")
-    tree = c.one("#config-tree")
-    t.ok(tree is not None and c.css("#config-tree > li > ul > li a") and
-         c.css("#config-tree > li > ul > li a")[0].text == "site",
-         "the inheritance tree: site under base", tree.text if tree else "")
+    tree = c.wait(lambda: [(a.text, b.text) for a, b in
+                           zip(c.css("#config-tree > li > a"), c.css("#config-tree > li > ul > li > a"))])
+    t.ok(tree == [("base", "site")], "the inheritance tree: site under base", str(tree))
     c.page_checks("04-configs")
     c.go("#/config/site")
     parents = c.one("#config-form [data-field=parent_ids]")
