@@ -238,7 +238,6 @@ struct file_txn {
 	const char *path;
 	char *data;
 	size_t size;
-	char etag[40];
 	bool listed;
 };
 
@@ -269,7 +268,6 @@ static int file_txn_fn(struct pp_txn *t, void *arg)
 		return PP_ENOMEM;
 	memcpy(x->data, f.data, f.size);
 	x->size = f.size;
-	snprintf(x->etag, sizeof(x->etag), "%s", f.etag);
 	return PP_OK;
 }
 
