@@ -3,22 +3,30 @@
 chromium-driver through python3-selenium, against the real phoneprovd on
 127.0.0.1 (one daemon, one browser session for every case).
 
-Sign-in (a wrong token refused, the user token, then the admin token); a
-phone fetching its file over HTTP appears in the device table without a
-reload; the device page's explanation is `phoneprov render --explain`'s; a
-rendered file viewed in the page is the file the phone gets; a config edit
-with an invalid value and a device edit with an invalid ip show the API's
-error at the field; admin-only actions hidden from the user token; firmware
-install progress reaches 100 %; identify gives `phoneprov identify`'s
-answer; every form control is labelled; a narrow screen has no page-wide
-horizontal scroll; no JavaScript console error on any page. A screenshot of
-each page goes to BUILD/console-shots/. The page-load budget: the device
-table with 10,000 devices renders in under 1 s (the number is printed)."""
+The console is served at / (CSP, ETag/304, 404 otherwise); sign-in (a wrong
+token refused, the user token, the admin token; never in the URL); a phone
+fetching its file over HTTP appears in the device table without a reload;
+search; a boot storm of 10,000 devices created through the API while the
+other cases run; the device page: the explanation is `phoneprov render
+--explain`'s, the chosen plugin, the origin of config values, a rendered file
+viewed and downloaded is the file the phone gets, synchronize against a
+loopback SIP phone shows the operation's result, an invalid ip and a config
+with an unknown parent show the API's error at the field, a client-side hint
+for a typed extra field, a valid edit saved; the config tree and what depends
+on a config; phone types in display order; firmware install offered only to
+the admin token (the API refuses the user anyway) and its progress reaching
+100 %; call records arriving live from a monitor, filtered, exported as CSV,
+a refused filter at its field; identify gives `phoneprov identify`'s answer;
+every form control labelled; keyboard navigation; a narrow screen without
+page-wide horizontal scroll; no JavaScript console error on any page. A
+screenshot of each page goes to BUILD/console-shots/. The page-load budget:
+the device table with 10,000 devices renders in under 1 s (printed)."""
 import base64
 import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,8 +36,10 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "firmware"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "monitor"))
 import pphelp  # noqa: E402
 from fwhelp import PLUGIN_YML, Server, file_entry, tar_bytes, ti_file  # noqa: E402
+from monhelp import line, simple_monitor, write_plugin  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import (NoSuchElementException,  # noqa: E402
@@ -38,7 +48,7 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 t = pphelp.TapRunner()
 SHOTS = os.path.join(os.environ.get("PP_BUILD", "build"), "console-shots")
@@ -210,6 +220,10 @@ def main():
     os.makedirs(os.path.join(plugins, "acme"))
     with open(os.path.join(plugins, "acme", "plugin.yml"), "w") as f:
         f.write(PLUGIN_YML)
+    # a call-record monitor the test feeds: phoneprov listens, the "PBX" connects
+    c_port = pphelp.free_port()
+    write_plugin(plugins, "tpbx", simple_monitor("listen", "tcp-listen",
+                                                 f"    listen: 127.0.0.1:{c_port}\n"))
     srv = Server()
     tgz = tar_bytes([ti_file("fw/a.rom", os.urandom(100000))])
     srv.files["/dl/fw.tar.gz"] = tgz
@@ -232,6 +246,7 @@ files:
         drv = browser(os.path.join(tmp, "chromium"))
         c = Console(d, drv)
         served(d)
+        d.cdr_port = c_port
         cases(d, c)
         t.ok(True, f"wall time {time.monotonic() - t0:.1f} s (one daemon, one browser)")
     finally:
@@ -429,11 +444,27 @@ def cases(d, c):
     c.go("#/records")
     t.ok(c.wait(lambda: "record(s)" in drv.find_element(By.CSS_SELECTOR, "main p[aria-live]").text),
          "the call records page lists records")
+    pbx = socket.create_connection(("127.0.0.1", d.cdr_port), timeout=10)
+    pbx.sendall((line(1, "I", "0301111111", "201") + line(2, "O", "0302222222", "202") +
+                 line(3, "M", "0303333333", "203")).encode())
+    rows = c.wait(lambda: len(c.css("#records tbody tr")) == 3 and
+                  [tr.find_elements(By.TAG_NAME, "td")[3].text for tr in c.css("#records tbody tr")])
+    t.ok(rows == ["missed", "outgoing", "incoming"],
+         "call records arrive live, newest first", str(rows))
+    Select(c.one("#records-filter select[data-field=direction]")).select_by_value("incoming")
+    drv.find_element(By.CSS_SELECTOR, "#records-filter button[type=submit]").click()
+    rows = c.wait(lambda: len(c.css("#records tbody tr")) == 1 and
+                  [tr.find_elements(By.TAG_NAME, "td")[4].text for tr in c.css("#records tbody tr")])
+    t.ok(rows == ["0301111111"], "a filter (direction) narrows the list", str(rows))
     [b for b in c.css("#records-filter button") if b.text == "Export CSV"][0].click()
     csv_path = os.path.join(drv.downloads, "records.csv")
     got = c.wait(lambda: os.path.isfile(csv_path) and open(csv_path).read())
-    t.ok(got and got.startswith("seq,ts,monitor,parsed,direction,"),
-         "Export CSV saves the records as CSV", repr(got))
+    lines = got.splitlines() if got else []
+    t.ok(len(lines) == 2 and lines[0].startswith("seq,ts,monitor,parsed,direction,") and
+         ",incoming,0301111111," in lines[1],
+         "Export CSV saves the filtered records as CSV", repr(got))
+    pbx.close()
+    Select(c.one("#records-filter select[data-field=direction]")).select_by_value("")
     frm = c.one("#records-filter [data-field=from]")
     frm.send_keys("yesterday")
     st, api_err = d.api("GET", "/records?from=yesterday")
