@@ -10,6 +10,7 @@
 #include "daemon/provision/provision.h"
 #include "daemon/store/store.h"
 #include "daemon/plugin/plugin.h"
+#include "daemon/plugin/identify_req.h"
 #include "daemon/plugin/render.h"
 
 static void print_json(json_t *j)
@@ -133,79 +134,6 @@ static const char identify_help[] =
 	"dhcp_user_class) and prints one JSON answer per line, in order ({\"error\": ...}\n"
 	"for a line it cannot read).\n";
 
-/* One request's inputs, owning their bytes. */
-struct id_req {
-	struct pp_ex_input in;
-	char *buf[PP_SRC_N];
-};
-
-static void id_req_free(struct id_req *q)
-{
-	for (int s = 0; s < PP_SRC_N; s++)
-		free(q->buf[s]);
-	memset(q, 0, sizeof(*q));
-}
-
-/* Set one input; hex: v is hexadecimal bytes. Paths are normalised as the
- * request path sees them (relative, no dots). Returns 0 or -1 (bad hex). */
-static int id_set(struct id_req *q, int s, const char *v, size_t len, bool hex)
-{
-	char *b;
-	size_t n = 0;
-
-	free(q->buf[s]);
-	q->buf[s] = NULL;
-	if (hex) {
-		if (len % 2)
-			return -1;
-		if (!(b = malloc(len / 2 + 1)))
-			return -1;
-		for (size_t i = 0; i < len; i += 2) {
-			unsigned x;
-
-			if (!isxdigit((unsigned char)v[i]) || !isxdigit((unsigned char)v[i + 1]) ||
-			    sscanf(v + i, "%2x", &x) != 1) {
-				free(b);
-				return -1;
-			}
-			b[n++] = (char)x;
-		}
-		b[n] = '\0';
-	} else if (s == PP_SRC_HTTP_PATH || s == PP_SRC_TFTP_FILE) {
-		const char *reason;
-
-		if (!(b = malloc(PP_PATH_MAX)))
-			return -1;
-		if (pp_path_normalize(v, len, b, PP_PATH_MAX, &reason) != 0)
-			snprintf(b, PP_PATH_MAX, "%.*s", (int)len, v); /* as given */
-		n = strlen(b);
-	} else {
-		if (!(b = malloc(len + 1)))
-			return -1;
-		memcpy(b, v, len);
-		b[len] = '\0';
-		n = len;
-	}
-	q->buf[s] = b;
-	q->in.s[s] = b;
-	q->in.len[s] = n;
-	return 0;
-}
-
-static const struct {
-	const char *key;
-	int src;
-	bool hex;
-} id_keys[] = {
-	{ "dhcp_vci", PP_SRC_DHCP_VCI, false },       { "dhcp_vci_hex", PP_SRC_DHCP_VCI, true },
-	{ "dhcp_hostname", PP_SRC_DHCP_HOSTNAME, false },
-	{ "dhcp_client_id", PP_SRC_DHCP_CLIENT_ID, false },
-	{ "dhcp_user_class", PP_SRC_DHCP_USER_CLASS, false },
-	{ "user_agent", PP_SRC_HTTP_UA, false },      { "user_agent_hex", PP_SRC_HTTP_UA, true },
-	{ "http_path", PP_SRC_HTTP_PATH, false },
-	{ "tftp_file", PP_SRC_TFTP_FILE, false },
-};
-
 /* --batch: JSON lines in, JSON lines out. */
 static int identify_batch(const struct pp_registry *reg)
 {
@@ -215,8 +143,8 @@ static int identify_batch(const struct pp_registry *reg)
 
 	while ((n = getline(&line, &cap, stdin)) >= 0) {
 		json_error_t je;
-		json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je), *out = NULL, *v;
-		struct id_req q = { 0 };
+		json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &je), *out = NULL;
+		struct pp_identify_req q = { 0 };
 		const char *k;
 		char *txt;
 
@@ -227,18 +155,8 @@ static int identify_batch(const struct pp_registry *reg)
 		if (!json_is_object(o)) {
 			out = json_pack("{s:s}", "error", o ? "not a JSON object" : je.text);
 		} else {
-			json_object_foreach(o, k, v) {
-				size_t i;
-
-				for (i = 0; i < PP_ARRAY_LEN(id_keys) && strcmp(id_keys[i].key, k); i++)
-					;
-				if (i == PP_ARRAY_LEN(id_keys) || !json_is_string(v) ||
-				    id_set(&q, id_keys[i].src, json_string_value(v),
-					   json_string_length(v), id_keys[i].hex) != 0) {
-					out = json_pack("{s:s, s:s}", "error", "bad input", "field", k);
-					break;
-				}
-			}
+			if (pp_identify_req_json(&q, o, &k) != 0)
+				out = json_pack("{s:s, s:s}", "error", "bad input", "field", k);
 			if (!out)
 				out = pp_identify_json(reg, &q.in);
 		}
@@ -247,7 +165,7 @@ static int identify_batch(const struct pp_registry *reg)
 		free(txt);
 		json_decref(out);
 		json_decref(o);
-		id_req_free(&q);
+		pp_identify_req_free(&q);
 	}
 	free(line);
 	return ferror(stdin) ? 1 : 0;
@@ -255,7 +173,7 @@ static int identify_batch(const struct pp_registry *reg)
 
 int pp_cmd_identify(struct pp_cli *c, int argc, char **argv)
 {
-	struct id_req q = { 0 };
+	struct pp_identify_req q = { 0 };
 	struct pp_registry *reg;
 	int opt, any = 0, rc = 0;
 	bool batch = false;
@@ -284,13 +202,13 @@ int pp_cmd_identify(struct pp_cli *c, int argc, char **argv)
 		default:
 			fprintf(stderr, "phoneprov identify: unknown or incomplete option '%s'\n%s",
 				argv[optind - 1], identify_help);
-			id_req_free(&q);
+			pp_identify_req_free(&q);
 			return 2;
 		}
-		if (id_set(&q, s, optarg, strlen(optarg), hex) != 0) {
+		if (pp_identify_req_set(&q, s, optarg, strlen(optarg), hex) != 0) {
 			fprintf(stderr, "phoneprov identify: %s: '%s' is not hexadecimal bytes\n",
 				opt == 'A' ? "--user-agent-hex" : "--dhcp-vci-hex", optarg);
-			id_req_free(&q);
+			pp_identify_req_free(&q);
 			return 2;
 		}
 		any = 1;
@@ -306,11 +224,11 @@ int pp_cmd_identify(struct pp_cli *c, int argc, char **argv)
 			fprintf(stderr, "phoneprov identify: give at least one of --dhcp-vci, "
 				"--dhcp-vci-hex, --user-agent, --user-agent-hex, --http-path, --tftp-file, "
 				"--dhcp-hostname, --dhcp-client-id, --dhcp-user-class (or --batch)\n");
-		id_req_free(&q);
+		pp_identify_req_free(&q);
 		return 2;
 	}
 	if (open_registry(c, &reg, "identify", PP_REG_IDENTIFY)) {
-		id_req_free(&q);
+		pp_identify_req_free(&q);
 		return 1;
 	}
 	if (batch) {
@@ -321,7 +239,7 @@ int pp_cmd_identify(struct pp_cli *c, int argc, char **argv)
 		json_decref(out);
 	}
 	pp_registry_free(reg);
-	id_req_free(&q);
+	pp_identify_req_free(&q);
 	return rc;
 }
 

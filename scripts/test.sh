@@ -1,8 +1,9 @@
 #!/bin/bash
 # Install what is missing, build, and run every test:
 #   1. build/       the normal build: every suite
-#   2. build-asan/  ASan+UBSan: every suite (the integration tests start the
-#                   sanitized daemon)
+#   2. build-asan/  ASan+UBSan: every suite but package and console (the
+#                   integration tests start the sanitized daemon; the console's
+#                   browser tests run in build/ only, their API in the http suite)
 #   3. build-tsan/  TSan: the threaded suites (tftp http core dhcp store plugins
 #                   monitor), apart from tests of single-threaded paths (the
 #                   CLI's, the vendors' golden renders, the TFTP flood)
@@ -73,7 +74,7 @@ if build "$B-asan" -Db_sanitize=address,undefined -Db_lundef=false; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LSAN_OPTIONS=suppressions=$ROOT/scripts/lsan.supp \
-		run_tests "$B-asan" --timeout-multiplier 2 --no-suite package "${EXTRA[@]}"
+		run_tests "$B-asan" --timeout-multiplier 2 --no-suite package --no-suite console "${EXTRA[@]}"
 else
 	build_failures=$((build_failures + 1))
 fi

@@ -28,13 +28,14 @@ void api_err_set(struct api_err *e, unsigned status, const char *field, const ch
 	va_end(ap);
 }
 
-static enum MHD_Result queue(struct api_req *r, unsigned status, struct MHD_Response *resp)
+enum MHD_Result api_queue(struct api_req *r, unsigned status, struct MHD_Response *resp,
+			  const char *cache)
 {
 	enum MHD_Result ret;
 
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Cache-Control", cache);
 	if (r->location[0] && status < 300)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
 	if (status >= 400)
@@ -54,10 +55,16 @@ static enum MHD_Result queue(struct api_req *r, unsigned status, struct MHD_Resp
 			snprintf(p + l, sizeof(p) - l, "/%s", r->seg[i]);
 		}
 		pp_log(PP_LOG_INFO, "api.request", "client=%s method=%s path=%s status=%u "
-		       "duration_ms=%.1f", r->ip, r->method, pp_q(q, sizeof(q), p[0] ? p : "/"),
+		       "duration_ms=%.1f", r->ip, r->method,
+		       pp_q(q, sizeof(q), p[0] ? p : r->raw ? r->raw : "/"), /* console: raw */
 		       status, (double)(pp_mono_ns() - r->t0) / 1e6);
 	}
 	return ret;
+}
+
+static enum MHD_Result queue(struct api_req *r, unsigned status, struct MHD_Response *resp)
+{
+	return api_queue(r, status, resp, "no-store");
 }
 
 enum MHD_Result api_text(struct api_req *r, unsigned status, const char *type, char *data,
@@ -462,7 +469,11 @@ static enum MHD_Result first_call(struct pp_api *a, struct api_req *r, const cha
 	pp_sockaddr_ip(ci ? ci->client_addr : NULL, r->ip, sizeof(r->ip));
 	PP_COUNT(api.requests, 1);
 	if (!r->raw || split_path(r, r->raw) != 0) {
+		enum MHD_Result ret;
+
 		r->nseg = 0;
+		if (r->raw && api_console_serve(r, r->raw, &ret))
+			return ret;
 		return api_error(r, 404, "", "no such endpoint");
 	}
 	if (!(r->nseg == 1 && strcmp(r->seg[0], "health") == 0)) {

@@ -215,6 +215,81 @@ static enum MHD_Result reconfigure(struct api_req *r, const char *mac)
 	return api_json(r, 200, json_pack("{s:s, s:b}", "mac", mac, "reconfigured", 1));
 }
 
+/* GET /devices/{mac}/explain: what `phoneprov render MAC --explain` prints
+ * (pp_prov_explain: facts, every plugin's score, the config chain, the
+ * merged config, the general settings with their sources, the files), read
+ * only: nothing is rendered. */
+static enum MHD_Result explain(struct api_req *r, const char *mac)
+{
+	json_t *ex = NULL;
+	int rc = pp_prov_explain(r->api->d->prov, mac, &ex);
+
+	if (rc == PP_ENOENT)
+		return api_error(r, 404, "mac", "no such device: %s", mac);
+	if (rc != PP_OK)
+		return api_code_error(r, rc, "store", NULL);
+	return api_json(r, 200, ex);
+}
+
+/* GET /devices/{mac}/files?path=P: the bytes of one of the device's rendered
+ * files, as stored (the render record lists them); any other path is 404. */
+struct file_txn {
+	const char *mac;
+	const char *path;
+	char *data;
+	size_t size;
+	bool listed;
+};
+
+static int file_txn_fn(struct pp_txn *t, void *arg)
+{
+	struct file_txn *x = arg;
+	json_t *dev = NULL, *v;
+	struct pp_file f;
+	size_t i;
+	int rc;
+
+	free(x->data);
+	x->data = NULL;
+	x->listed = false;
+	if ((rc = pp_dev_get(t, x->mac, &dev)) != PP_OK)
+		return rc;
+	json_array_foreach(json_object_get(json_object_get(dev, "render"), "files"), i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), x->path) == 0)
+			x->listed = true;
+	json_decref(dev);
+	if (!x->listed)
+		return PP_OK;
+	if ((rc = pp_file_get(t, x->path, &f)) != PP_OK) {
+		x->listed = false;
+		return rc == PP_ENOENT ? PP_OK : rc;
+	}
+	if (!(x->data = malloc(f.size ? f.size : 1)))
+		return PP_ENOMEM;
+	memcpy(x->data, f.data, f.size);
+	x->size = f.size;
+	return PP_OK;
+}
+
+static enum MHD_Result device_file(struct api_req *r, const char *mac)
+{
+	struct file_txn x = { .mac = mac, .path = api_query(r, "path") };
+	int rc;
+
+	if (!x.path || !*x.path)
+		return api_error(r, 400, "path", "path is required (one of the device's files)");
+	rc = pp_store_read(r->api->d->store, file_txn_fn, &x);
+	if (rc == PP_ENOENT)
+		return api_error(r, 404, "mac", "no such device: %s", mac);
+	if (rc != PP_OK) {
+		free(x.data);
+		return api_code_error(r, rc, "store", NULL);
+	}
+	if (!x.listed)
+		return api_error(r, 404, "path", "device %s has no rendered file %s", mac, x.path);
+	return api_text(r, 200, "application/octet-stream", x.data, x.size);
+}
+
 /* SIP NOTIFY check-sync as an operation (api_sync.c): the Request-URI user
  * is line 1's username in the device's effective config, else the MAC. */
 static enum MHD_Result synchronize(struct api_req *r, const char *mac)
@@ -289,6 +364,10 @@ enum MHD_Result api_devices(struct api_req *r)
 			return api_method_not_allowed(r, "POST");
 		return reconfigure(r, mac);
 	}
+	if (r->nseg == 3 && strcmp(r->seg[2], "explain") == 0)
+		return explain(r, mac);
+	if (r->nseg == 3 && strcmp(r->seg[2], "files") == 0)
+		return device_file(r, mac);
 	if (r->nseg == 3 && strcmp(r->seg[2], "synchronize") == 0) {
 		if (strcmp(m, "POST") != 0)
 			return api_method_not_allowed(r, "POST");

@@ -56,6 +56,9 @@ struct api_err {
 void api_err_set(struct api_err *e, unsigned status, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Queue resp (destroyed here) with Cache-Control cache; logs the request. */
+enum MHD_Result api_queue(struct api_req *r, unsigned status, struct MHD_Response *resp,
+			  const char *cache);
 /* Responses (each returns MHD's verdict). json is stolen. */
 enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *json);
 enum MHD_Result api_error(struct api_req *r, unsigned status, const char *field,
@@ -90,6 +93,11 @@ enum MHD_Result api_plugins(struct api_req *r);
 enum MHD_Result api_dhcpd_conf(struct api_req *r);
 enum MHD_Result api_records(struct api_req *r);
 enum MHD_Result api_events(struct api_req *r);
+enum MHD_Result api_identify(struct api_req *r);
+enum MHD_Result api_whoami(struct api_req *r);
+/* The web console (api_console.c): GET/HEAD of a console page outside
+ * /api/v1; false when path names none (the caller answers 404). */
+bool api_console_serve(struct api_req *r, const char *path, enum MHD_Result *ret);
 
 /* The routes (api_routes.c): one row per path and method. */
 struct api_route {

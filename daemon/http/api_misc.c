@@ -13,6 +13,7 @@
 #include "daemon/monitor/monitor.h"
 #include "daemon/monitor/records.h"
 #include "daemon/plugin/plugin.h"
+#include "daemon/plugin/identify_req.h"
 #include "daemon/store/store.h"
 #include "api_int.h"
 #include "api_ops.h"
@@ -329,6 +330,54 @@ enum MHD_Result api_dhcpd_conf(struct api_req *r)
 
 	return api_text(r, 200, fmt == PP_DHCPD_KEA ? "application/json" : "text/plain", data,
 			len);
+}
+
+/* ---- whoami ---------------------------------------------------------------- */
+
+/* GET /whoami: what the presented token allows ({"role": "user"|"admin"}),
+ * so that a client (the web console) shows only the actions it may take. */
+enum MHD_Result api_whoami(struct api_req *r)
+{
+	return api_json(r, 200, json_pack("{s:s}", "role",
+					  r->auth == AUTH_ADMIN ? "admin" : "user"));
+}
+
+/* ---- identify -------------------------------------------------------------- */
+
+/* POST /identify: what `phoneprov identify` prints for the inputs of the
+ * body (the keys of its --batch lines), from the running registry. */
+enum MHD_Result api_identify(struct api_req *r)
+{
+	struct pp_identify_req q = { 0 };
+	struct pp_snapshot *s;
+	enum MHD_Result ret;
+	json_t *body = api_body_object(r, &ret), *out;
+	const char *bad;
+
+	if (!body)
+		return ret;
+	if (pp_identify_req_json(&q, body, &bad) != 0) {
+		char qb[80];
+
+		snprintf(qb, sizeof(qb), "%s", bad); /* the body goes before the key does */
+		json_decref(body);
+		pp_identify_req_free(&q);
+		return api_error(r, 422, qb, "%s: not an input of identify (dhcp_vci, "
+				 "dhcp_vci_hex, user_agent, user_agent_hex, http_path, tftp_file, "
+				 "dhcp_hostname, dhcp_client_id, dhcp_user_class: strings; "
+				 "*_hex: hexadecimal bytes)", qb);
+	}
+	json_decref(body);
+	if (q.n == 0) {
+		pp_identify_req_free(&q);
+		return api_error(r, 422, "", "give at least one input (user_agent, dhcp_vci, "
+				 "http_path, tftp_file, ...)");
+	}
+	s = pp_daemon_acquire(r->api->d);
+	out = pp_identify_json(s->reg, &q.in);
+	pp_snapshot_release(s);
+	pp_identify_req_free(&q);
+	return api_json(r, 200, out);
 }
 
 /* ---- records --------------------------------------------------------------- */

@@ -20,6 +20,7 @@ static const char *const records_params[] = { "since", "limit", "monitor", "numb
 					      "direction", "from", "to", "parsed", "format",
 					      NULL };
 static const char *const events_params[] = { "since", NULL };
+static const char *const file_params[] = { "path", NULL };
 
 const struct api_route api_routes[] = {
 	{ "/health", "GET", none, api_health },
@@ -34,6 +35,8 @@ const struct api_route api_routes[] = {
 	{ "/devices/{mac}", "DELETE", none, api_devices },
 	{ "/devices/{mac}/reconfigure", "POST", none, api_devices },
 	{ "/devices/{mac}/synchronize", "POST", sync_params, api_devices },
+	{ "/devices/{mac}/explain", "GET", none, api_devices },
+	{ "/devices/{mac}/files", "GET", file_params, api_devices },
 	{ "/configs", "GET", page, api_configs },
 	{ "/configs", "POST", none, api_configs },
 	{ "/configs/{id}", "GET", none, api_configs },
@@ -49,6 +52,8 @@ const struct api_route api_routes[] = {
 	{ "/dhcpd.conf", "GET", dhcpd_params, api_dhcpd_conf },
 	{ "/records", "GET", records_params, api_records },
 	{ "/events", "GET", events_params, api_events },
+	{ "/identify", "POST", none, api_identify },
+	{ "/whoami", "GET", none, api_whoami },
 };
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);
 

@@ -1,12 +1,16 @@
 /* Fuzz the REST API's body handling: JSON parsing with the limits the API
  * uses, then the device and config validators (never crash, always a
- * status and an error message when refused). */
+ * status and an error message when refused), and the reader of
+ * POST /identify bodies (a refusal names the key at fault; an accepted
+ * input is as long as the bytes it came from, or half for *_hex). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 
 #include "daemon/http/api_int.h"
+#include "daemon/plugin/identify_req.h"
+#include "lib/safepath.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -40,6 +44,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&e, 0, sizeof(e));
 	rc = api_check_config(j, &e);
 	expect_error(rc, &e);
+	if (json_is_object(j)) {
+		struct pp_identify_req q = { 0 };
+		const char *bad = NULL;
+
+		if (pp_identify_req_json(&q, j, &bad) != 0 ? !bad || !json_object_get(j, bad) :
+							    q.n < 0 || (size_t)q.n < json_object_size(j))
+			abort();
+		for (int s = 0; s < PP_SRC_N; s++)
+			if (q.in.s[s] && (q.in.len[s] > PP_PATH_MAX + size || q.in.s[s][q.in.len[s]]))
+				abort();
+		pp_identify_req_free(&q);
+	}
 	if (json_is_object(j)) {
 		const char *id = json_string_value(json_object_get(j, "id"));
 

@@ -297,17 +297,22 @@ class Daemon:
         return out
 
     def api(self, method, path, body=None, admin=False, token=None, timeout=60, raw=False,
-            headers=None):
+            headers=None, data=None, content_type="application/json"):
         """One REST call to /api/v1<path> with the user (or admin, or the
-        given) token: (status, body). body is the parsed JSON (None when
-        empty; the text when it is not JSON), or the bytes with raw=True. A
-        connection that fails is (0, its error)."""
+        given) token: (status, body). body: JSON to send (data: raw bytes
+        instead, sent as content_type). The answer is the parsed JSON (None
+        when empty; the text when it is not JSON), or the bytes with
+        raw=True. A connection that fails is (0, its error)."""
         tok = token if token is not None else (self.admin_token if admin else self.token)
-        hdrs = {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"}
+        if body is not None:
+            data = json.dumps(body).encode()
+        hdrs = {"Authorization": f"Bearer {tok}"}
+        if data is not None:
+            hdrs["Content-Type"] = content_type
         hdrs.update(headers or {})
         req = urllib.request.Request(
-            f"http://127.0.0.1:{self.api_port}/api/v1{path}", method=method,
-            data=json.dumps(body).encode() if body is not None else None, headers=hdrs)
+            f"http://127.0.0.1:{self.api_port}/api/v1{path}", method=method, data=data,
+            headers=hdrs)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 st, data = r.status, r.read()
