@@ -380,7 +380,7 @@ def cases(d, c):
 
     # ---- configs: tree, invalid edit, dependants ---------------------------
     for body in ({"id": "base", "parent_ids": [], "raw_config": {"locale": "fr_FR"}},
-                 {"id": "site", "parent_ids": ["base"], "raw_config": {"ntp_server": "127.0.0.1"},
+                 {"id": "site", "parent_ids": ["base"], "raw_config": {"ntp_enabled": True, "ntp_ip": "127.0.0.1"},
                   "description": "the site"}):
         d.api("POST", "/configs", body)
     d.api("PATCH", f"/devices/{PHONE_MAC}", {"config": "site"})
@@ -394,7 +394,7 @@ def cases(d, c):
     parents.clear()
     parents.send_keys("base, no-such-config")
     st, api_err = d.api("PUT", "/configs/site", {"id": "site", "parent_ids": ["base", "no-such-config"],
-                                                    "raw_config": {"ntp_server": "127.0.0.1"}})
+                                                    "raw_config": {"ntp_enabled": True, "ntp_ip": "127.0.0.1"}})
     c.allowed.append("/api/v1/configs/site - Failed to load resource: the server responded "
                      f"with a status of {st}")
     drv.find_element(By.CSS_SELECTOR, "#config-form button[type=submit]").click()
@@ -405,7 +405,7 @@ def cases(d, c):
          f"{msg!r} {api_err}")
     raw = drv.find_element(By.CSS_SELECTOR, "#config-form [data-field=raw_config]")
     raw.clear()
-    raw.send_keys('{"ntp_server": "127.0.0.2"')
+    raw.send_keys('{"ntp_ip": "127.0.0.2"')
     drv.find_element(By.CSS_SELECTOR, "#config-form button[type=submit]").click()
     msg = c.wait(lambda: drv.find_element(By.ID, raw.get_attribute("id") + "-err").text)
     t.ok(msg and "not valid JSON" in msg, "a config that is not JSON is refused at its field "
@@ -415,7 +415,7 @@ def cases(d, c):
     parents.send_keys("base")
     drv.find_element(By.CSS_SELECTOR, "#config-form button[type=submit]").click()
     saved = c.wait(lambda: d.api("GET", "/configs/site")[1].get("raw_config") ==
-                   {"ntp_server": "127.0.0.2"})
+                   {"ntp_ip": "127.0.0.2"})
     t.ok(saved and d.api("GET", "/configs/site")[1].get("parent_ids") == ["base"],
          "a valid config edit is saved", str(d.api("GET", "/configs/site")))
     deps = c.one("#config-devices li a")
