@@ -11,6 +11,19 @@
 
 #include "sip_msg.h"
 
+/* A NUL-terminated copy of buf[0..n) (buf need not be terminated, so no
+ * strndup: it may read past n looking for a NUL) */
+static char *copy_bytes(const char *buf, size_t n)
+{
+	char *m = malloc(n + 1);
+
+	if (m) {
+		memcpy(m, buf, n);
+		m[n] = '\0';
+	}
+	return m;
+}
+
 /* Calls fn(line, len, arg) for each header line of msg (NUL-terminated),
  * the status line excluded, until the empty line; stops when fn returns
  * non-zero and returns that. */
@@ -84,7 +97,7 @@ static int match_header(const char *line, size_t len, void *arg)
 int pp_sip_response_code(const char *buf, size_t n, const char *branch, char *reason,
 			 size_t rn)
 {
-	char *msg = strndup(buf, n);
+	char *msg = copy_bytes(buf, n);
 	struct match m = { .branch = branch };
 	int code = 0;
 
@@ -179,7 +192,7 @@ int pp_sip_digest_authz(const char *resp, size_t n, int code, const char *user,
 	struct challenge c = { .name = code == 407 ? "Proxy-Authenticate" : "WWW-Authenticate" };
 	char realm[256], nonce[256], opaque[256], qop[64], algo[32];
 	char ha1[33], ha2[33], rsp[33], buf[1400];
-	char *msg = strndup(resp, n);
+	char *msg = copy_bytes(resp, n);
 	int found;
 
 	if (!msg)
