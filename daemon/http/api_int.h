@@ -90,6 +90,8 @@ enum MHD_Result api_plugins(struct api_req *r);
 enum MHD_Result api_dhcpd_conf(struct api_req *r);
 enum MHD_Result api_records(struct api_req *r);
 enum MHD_Result api_events(struct api_req *r);
+enum MHD_Result api_phone_types(struct api_req *r);  /* api_flavors.c */
+enum MHD_Result api_plugin_route(struct api_req *r); /* api_flavors.c */
 
 /* The routes (api_routes.c): one row per path and method. */
 struct api_route {

@@ -4,6 +4,7 @@
 #include "hooks_int.h"
 
 #include <dlfcn.h>
+#include <fnmatch.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,13 +89,24 @@ int pp_hooks_score(struct pp_hooks *hk, const struct pp_devinfo *di, int def)
 	return hk->h->score(hk->state, &in, def);
 }
 
-void pp_hooks_device(const struct pp_plugin *p, enum pp_dev_event ev, const json_t *dev)
+void pp_hooks_device(const struct pp_plugin *p, enum pp_dev_event ev, const json_t *dev,
+		     const json_t *config)
 {
 	struct pp_hooks *hk = p ? pp_priv(p)->hooks : NULL;
 	void (*fn)(void *, const json_t *) = NULL;
+	void (*on)(void *, int, const json_t *, const json_t *);
 
 	if (!hk)
 		return;
+	if ((on = PP_HOOK(hk, on_device))) {
+		json_t *empty = config ? NULL : json_object();
+
+		on(hk->state, ev == PP_HOOK_CREATE ? PP_DEVICE_CREATED :
+		   ev == PP_HOOK_UPDATE ? PP_DEVICE_UPDATED : PP_DEVICE_DELETED, dev,
+		   config ? config : empty);
+		json_decref(empty);
+		return;
+	}
 	if (ev == PP_HOOK_CREATE)
 		fn = PP_HOOK(hk, on_device_create);
 	else if (ev == PP_HOOK_UPDATE)
@@ -105,3 +117,26 @@ void pp_hooks_device(const struct pp_plugin *p, enum pp_dev_event ev, const json
 		fn(hk->state, dev);
 }
 
+bool pp_plugin_has_routes(const struct pp_plugin *p)
+{
+	return p && PP_HOOK(pp_priv(p)->hooks, routes) != NULL;
+}
+
+int pp_plugin_route(const struct pp_plugin *p, const struct pp_hook_request *rq,
+		    struct pp_hook_response *rs)
+{
+	struct pp_hooks *hk = pp_priv(p)->hooks;
+
+	return PP_HOOK(hk, routes) ? hk->h->routes(hk->state, rq, rs) : PP_ENOTSUP;
+}
+
+bool pp_plugin_route_admin(const struct pp_plugin *p, const char *path)
+{
+	struct pp_hooks *hk = pp_priv(p)->hooks;
+	const char *const *pats = PP_HOOK(hk, admin_routes);
+
+	for (size_t i = 0; pats && pats[i] && i < 256; i++)
+		if (fnmatch(pats[i], path, 0) == 0)
+			return true;
+	return false;
+}

@@ -143,9 +143,20 @@ bool pp_registry_common_file(const struct pp_registry *r, const char *path,
 /* ---- C hooks (hooks.h), called by the daemon ----------------------------- */
 
 enum pp_dev_event { PP_HOOK_CREATE, PP_HOOK_UPDATE, PP_HOOK_DELETE };
-/* on_device_create/update/delete of p's hooks (nothing without hooks). */
-void pp_hooks_device(const struct pp_plugin *p, enum pp_dev_event ev, const json_t *dev);
+/* p's lifecycle hook for a device event (nothing without hooks): on_device
+ * when the module has it (with config, the device's effective config), else
+ * on_device_create/update/delete. */
+void pp_hooks_device(const struct pp_plugin *p, enum pp_dev_event ev, const json_t *dev,
+		     const json_t *config);
 bool pp_plugin_has_hooks(const struct pp_plugin *p);
+/* The plugin's routes hook (/api/v1/plugins/<name>/<path>): present? call
+ * it (any thread); does `path` need the admin token (its admin_routes)? */
+struct pp_hook_request;
+struct pp_hook_response;
+bool pp_plugin_has_routes(const struct pp_plugin *p);
+int pp_plugin_route(const struct pp_plugin *p, const struct pp_hook_request *rq,
+		    struct pp_hook_response *rs);
+bool pp_plugin_route_admin(const struct pp_plugin *p, const char *path);
 /* The plugin's job: present? run it; its interval in seconds (default 60). */
 bool pp_plugin_has_job(const struct pp_plugin *p);
 int pp_plugin_job(const struct pp_plugin *p);
