@@ -909,6 +909,16 @@ static int load_plugin(const struct pp_config *cfg, const char *name, struct pp_
 		pv->autoprov = json_object();
 	}
 	set = json_object_get(cfg->plugins.settings, name);
+	{
+		const json_t *ji = json_object_get(set, "job_interval_s");
+
+		if (ji && (!json_is_number(ji) || json_number_value(ji) <= 0 ||
+			   json_number_value(ji) > 604800)) {
+			pp_err_set(err, "%s: plugins.settings.%s.job_interval_s must be a number of "
+				   "seconds above 0 and at most 604800", cfg->path, name);
+			goto out;
+		}
+	}
 	pv->settings = json_is_object(set) ? json_deep_copy(set) : json_object();
 	pv->plugin_data = json_deep_copy(pv->settings);
 	if (!pv->autoprov || !pv->settings || !pv->plugin_data) {
