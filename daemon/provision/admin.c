@@ -340,6 +340,7 @@ void delete_after(struct pp_prov *p, struct job *j)
 	a.mac = j->mac;
 	a.old = j->deleted;
 	a.old_plugin = pp_registry_find(j->a.reg, prov_jstr(j->deleted, "plugin"));
+	a.reg = j->a.reg;
 	a.hook_base = j->a.hook_base;
 	prov_hooks(&a);
 }

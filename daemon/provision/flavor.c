@@ -125,3 +125,19 @@ json_t *prov_hook_config(const struct pp_plugin *p, const json_t *base)
 		pp_json_merge(eff, base);
 	return eff;
 }
+
+const struct pp_plugin *prov_type_plugin(const struct pp_registry *reg, const json_t *dev,
+					 const struct pp_plugin *p)
+{
+	const struct pp_ptype *t = dev ? dev_type(reg, dev, p) : NULL;
+
+	return t ? pp_phone_type_plugin(t) : NULL;
+}
+
+bool prov_hooks_wanted(const struct pp_registry *reg, const json_t *dev,
+		       const struct pp_plugin *p)
+{
+	const struct pp_plugin *tp = prov_type_plugin(reg, dev, p);
+
+	return (p && pp_plugin_has_hooks(p)) || (tp && pp_plugin_has_hooks(tp));
+}

@@ -207,6 +207,12 @@ int prov_event_dev(struct pp_txn *t, const char *type, const char *mac, const js
 /* Add the phone type's layer to a resolved config (codecs, extra,
  * phone_type); returns config (a new object when config was NULL). */
 json_t *prov_type_layer(const struct pp_registry *reg, const json_t *dev, json_t *config);
+/* The plugin of dev's phone type (plugin p first), NULL without one. */
+const struct pp_plugin *prov_type_plugin(const struct pp_registry *reg, const json_t *dev,
+					 const struct pp_plugin *p);
+/* Has p, or the plugin of dev's phone type, lifecycle hooks? */
+bool prov_hooks_wanted(const struct pp_registry *reg, const json_t *dev,
+		       const struct pp_plugin *p);
 /* The effective config a hook of p sees: p's autoprov <- base (new). */
 json_t *prov_hook_config(const struct pp_plugin *p, const json_t *base);
 /* Hooks of a plugin for a device event (after the commit). */

@@ -482,7 +482,8 @@ int apply_txn(struct pp_txn *t, void *arg)
 			     prov_jstr(dev, "config"), pp_strerror(rc));
 		return rc;
 	}
-	if ((p && pp_plugin_has_hooks(p)) || (a->old_plugin && pp_plugin_has_hooks(a->old_plugin)))
+	if (prov_hooks_wanted(a->reg, a->old, a->old_plugin) ||
+	    prov_hooks_wanted(a->reg, dev, p))
 		a->hook_base = json_incref(config);
 	ip = prov_jstr(dev, "ip");
 	render_stamp(p, &di, ip, config, stamp);
@@ -641,25 +642,45 @@ void prov_forget_disk(struct pp_prov *p, const json_t *dev)
 
 /* ---- after the commit: hooks, logs -------------------------------------- */
 
+static void fire(const struct pp_plugin *p, enum pp_dev_event ev, const json_t *dev,
+		 const json_t *base)
+{
+	json_t *c = prov_hook_config(p, base);
+
+	pp_hooks_device(p, ev, dev, c);
+	json_decref(c);
+}
+
+/* A device belongs to its plugin and to the plugin of its phone type (a
+ * flavor, docs/flavors.md): each of them gets one event per change: create
+ * when the device arrives, delete when it leaves (a re-association: delete
+ * for the old one, create for the new one), update when it stays and
+ * changed. */
 void prov_hooks(const struct apply *a)
 {
-	json_t *c;
+	const struct pp_plugin *who[4] = { a->old_plugin, a->plugin, NULL, NULL };
 
-	if (a->old_plugin && a->old_plugin != a->plugin && pp_plugin_has_hooks(a->old_plugin)) {
-		c = prov_hook_config(a->old_plugin, a->hook_base);
-		pp_hooks_device(a->old_plugin, PP_HOOK_DELETE, a->old ? a->old : a->dev, c);
-		json_decref(c);
+	if (a->old)
+		who[2] = prov_type_plugin(a->reg, a->old, a->old_plugin);
+	if (a->dev)
+		who[3] = prov_type_plugin(a->reg, a->dev, a->plugin);
+	for (int i = 0; i < 4; i++) {
+		const struct pp_plugin *x = who[i];
+		bool was, is, dup = false;
+
+		for (int k = 0; k < i; k++)
+			dup = dup || who[k] == x;
+		if (!x || dup || !pp_plugin_has_hooks(x))
+			continue;
+		was = !a->created && a->old && (x == who[0] || x == who[2]);
+		is = a->dev && (x == who[1] || x == who[3]);
+		if (was && !is)
+			fire(x, PP_HOOK_DELETE, a->old, a->hook_base);
+		else if (!was && is)
+			fire(x, PP_HOOK_CREATE, a->dev, a->hook_base);
+		else if (was && is && a->changed)
+			fire(x, PP_HOOK_UPDATE, a->dev, a->hook_base);
 	}
-	if (!a->plugin || !pp_plugin_has_hooks(a->plugin))
-		return;
-	if (!a->created && a->old_plugin == a->plugin && !a->changed)
-		return;
-	c = prov_hook_config(a->plugin, a->hook_base);
-	if (a->created || a->old_plugin != a->plugin)
-		pp_hooks_device(a->plugin, PP_HOOK_CREATE, a->dev, c);
-	else
-		pp_hooks_device(a->plugin, PP_HOOK_UPDATE, a->dev, c);
-	json_decref(c);
 }
 
 static void log_apply(const struct apply *a)
