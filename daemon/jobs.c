@@ -65,9 +65,17 @@ static void jobs_build(struct pp_jobs *j, struct pp_snapshot *s)
 		if (!pp_plugin_has_job(p))
 			continue;
 		j->jobs[j->n_jobs++] = (struct job_ent){ p };
-		if (pp_plugin_job_sched(p, &js) && js.next_ms > 0 && js.last_ms > 0) {
-			js.next_ms = js.last_ms + pp_plugin_job_interval_ms(p);
-			pp_plugin_job_sched_set(p, &js);
+		if (pp_plugin_job_sched(p, &js) && js.next_ms > 0) {
+			int64_t iv = pp_plugin_job_interval_ms(p);
+
+			if (js.interval_ms != iv) {
+				pp_log(PP_LOG_INFO, "plugin.job_retimed", "plugin=%s interval_ms=%lld "
+				       "was_ms=%lld", p->name, (long long)iv,
+				       (long long)js.interval_ms);
+				js.next_ms += iv - js.interval_ms;
+				js.interval_ms = iv;
+				pp_plugin_job_sched_set(p, &js);
+			}
 		}
 	}
 }
@@ -129,6 +137,7 @@ static void *jobs_main(void *arg)
 						       p->name, rc, pp_strerror(rc), (long long)iv);
 					js.next_ms = pp_now_ms() + iv;
 				}
+				js.interval_ms = iv;
 				pp_plugin_job_sched_set(p, &js);
 				if (js.next_ms < 0)
 					continue;

@@ -127,6 +127,7 @@ bool pp_plugin_job_sched(const struct pp_plugin *p, struct pp_job_sched *out)
 		return false;
 	out->next_ms = hk->job_next_ms;
 	out->last_ms = hk->job_last_ms;
+	out->interval_ms = hk->job_interval_ms;
 	pp_hooks_leave(hk);
 	return true;
 }
@@ -139,6 +140,7 @@ void pp_plugin_job_sched_set(const struct pp_plugin *p, const struct pp_job_sche
 		return;
 	hk->job_next_ms = in->next_ms;
 	hk->job_last_ms = in->last_ms;
+	hk->job_interval_ms = in->interval_ms;
 	pp_hooks_leave(hk);
 }
 

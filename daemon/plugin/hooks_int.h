@@ -39,6 +39,7 @@ struct pp_hooks {
 	/* the job's schedule (jobs thread only) */
 	int64_t job_next_ms;          /* 0 = due (first call), -1 = never again */
 	int64_t job_last_ms;          /* start of the last call (0 = none yet) */
+	int64_t job_interval_ms;      /* the interval job_next_ms was computed with */
 };
 
 #define PP_HOOK(hk, field) \

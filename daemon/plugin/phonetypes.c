@@ -258,6 +258,13 @@ static int check_value(const struct xfield *f, const char *fld, const json_t *v,
 			}
 		}
 	}
+	if (f->re && s && !re_match(f->re, s, slen)) {
+		if (f->type == XF_PASSWORD)
+			pp_err_field(err, fld, "%s does not match %s", fld, f->pattern);
+		else
+			pp_err_field(err, fld, "%s '%s' does not match %s", fld, s, f->pattern);
+		return PP_EINVAL;
+	}
 	if (f->has_min || f->has_max) {
 		double x = sized ? size : num;
 		const char *unit = f->type == XF_LIST ? " items" : sized ? " characters" : "";
@@ -272,13 +279,6 @@ static int check_value(const struct xfield *f, const char *fld, const json_t *v,
 			pp_err_field(err, fld, "%s must be at most %s%s", fld, a, unit);
 			return PP_EINVAL;
 		}
-	}
-	if (f->re && s && !re_match(f->re, s, slen)) {
-		if (f->type == XF_PASSWORD)
-			pp_err_field(err, fld, "%s does not match %s", fld, f->pattern);
-		else
-			pp_err_field(err, fld, "%s '%s' does not match %s", fld, s, f->pattern);
-		return PP_EINVAL;
 	}
 	*out = json_deep_copy(v);
 	return *out ? PP_OK : PP_ENOMEM;

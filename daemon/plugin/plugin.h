@@ -170,6 +170,7 @@ int64_t pp_plugin_job_interval_ms(const struct pp_plugin *p);
 struct pp_job_sched {
 	int64_t next_ms;   /* 0 = due now (the first call), -1 = never again */
 	int64_t last_ms;   /* when the last call started, 0 = never */
+	int64_t interval_ms; /* the interval next_ms was computed with */
 };
 bool pp_plugin_job_sched(const struct pp_plugin *p, struct pp_job_sched *out);
 void pp_plugin_job_sched_set(const struct pp_plugin *p, const struct pp_job_sched *in);

@@ -9,12 +9,15 @@
  * new, never torn. At init the state file is read back and the include file
  * written from it (what a crash between the two renames missed comes back).
  *
- * Threads: on_device runs on the API threads, the CLI and the provisioning
- * worker, routes on the API threads: one mutex guards the state and the
- * writes. */
+ * Threads and processes: on_device runs on the API threads and the
+ * provisioning worker of phoneprovd, and in `phoneprov devices ...` CLI
+ * processes (each with its own instance): every change takes the mutex and
+ * an flock(2) on <state_file>.lock, reads the state file again, applies
+ * itself and writes both files, so that no process loses another's change. */
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -276,8 +279,44 @@ static int save(struct pjsip *s)
 		s->writes++;
 	free(inc);
 	if (rc != PP_OK)
-		fprintf(stderr, "warn asterisk-pjsip.write_failed error=\"%s\"\n", s->last_error);
+		fprintf(stderr, "level=warn event=asterisk-pjsip.write_failed error=\"%s\"\n", s->last_error);
 	return rc;
+}
+
+/* The state file's lock (held until unlock_state); -1 when it cannot be had. */
+static int lock_state(const struct pjsip *s)
+{
+	char path[PATH_MAX + 8];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s.lock", s->state_path);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void unlock_state(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
+/* The state as another process may have left it (kept as is when the file
+ * is missing or unreadable). */
+static void reload_state(struct pjsip *s)
+{
+	json_error_t je;
+	json_t *j = json_load_file(s->state_path, JSON_REJECT_DUPLICATES, &je);
+
+	if (json_is_object(j)) {
+		json_decref(s->devices);
+		s->devices = j;
+	} else {
+		json_decref(j);
+	}
 }
 
 /* ---- hooks ---------------------------------------------------------------- */
@@ -288,6 +327,7 @@ static int pj_init(const json_t *settings, void **state)
 	const char *st = json_string_value(json_object_get(settings, "state_file"));
 	struct pjsip *s;
 	json_error_t je;
+	int lfd, rc;
 
 	if (!inc) {
 		/* not configured (e.g. every bundled plugin enabled): idle, and
@@ -300,7 +340,7 @@ static int pj_init(const json_t *settings, void **state)
 		return PP_OK;
 	}
 	if (inc[0] != '/' || strlen(inc) > PATH_MAX - 16) {
-		fprintf(stderr, "error asterisk-pjsip.settings error=\"include_file must be an "
+		fprintf(stderr, "level=error event=asterisk-pjsip.settings error=\"include_file must be an "
 			"absolute path (plugins.settings.asterisk-pjsip.include_file)\"\n");
 		return PP_EINVAL;
 	}
@@ -312,15 +352,18 @@ static int pj_init(const json_t *settings, void **state)
 		snprintf(s->state_path, sizeof(s->state_path), "%s", st);
 	else
 		snprintf(s->state_path, sizeof(s->state_path), "%s.json", inc);
+	lfd = lock_state(s);
 	s->devices = json_load_file(s->state_path, JSON_REJECT_DUPLICATES, &je);
 	if (!json_is_object(s->devices)) {
 		if (access(s->state_path, F_OK) == 0)
-			fprintf(stderr, "warn asterisk-pjsip.state_unreadable path=%s error=\"%s\" "
+			fprintf(stderr, "level=warn event=asterisk-pjsip.state_unreadable path=%s error=\"%s\" "
 				"(starting empty)\n", s->state_path, je.text);
 		json_decref(s->devices);
 		s->devices = json_object();
 	}
-	if (save(s) != PP_OK) {
+	rc = save(s);
+	unlock_state(lfd);
+	if (rc != PP_OK) {
 		json_decref(s->devices);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
@@ -344,10 +387,13 @@ static void pj_device(void *state, int event, const json_t *dev, const json_t *c
 	struct pjsip *s = state;
 	const char *mac = json_string_value(json_object_get(dev, "mac"));
 	json_t *e;
+	int lfd;
 
 	if (!mac || !s->include[0])
 		return;
 	pthread_mutex_lock(&s->lock);
+	lfd = lock_state(s);
+	reload_state(s);
 	if (event == PP_DEVICE_DELETED) {
 		json_object_del(s->devices, mac);
 	} else {
@@ -365,13 +411,14 @@ static void pj_device(void *state, int event, const json_t *dev, const json_t *c
 			json_object_set_new(s->devices, mac, e);
 	}
 	(void)save(s);
+	unlock_state(lfd);
 	pthread_mutex_unlock(&s->lock);
 }
 
 static int pj_routes(void *state, const struct pp_hook_request *rq, struct pp_hook_response *rs)
 {
 	struct pjsip *s = state;
-	int rc = PP_OK;
+	int rc = PP_OK, lfd;
 
 	if (!s->include[0]) {
 		snprintf(rs->error, sizeof(rs->error), "not configured: set plugins.settings."
@@ -379,6 +426,8 @@ static int pj_routes(void *state, const struct pp_hook_request *rq, struct pp_ho
 		return PP_ENOTSUP;
 	}
 	pthread_mutex_lock(&s->lock);
+	lfd = lock_state(s);
+	reload_state(s);
 	if (strcmp(rq->path, "include") == 0 && strcmp(rq->method, "GET") == 0) {
 		size_t len;
 		unsigned n;
@@ -403,6 +452,7 @@ static int pj_routes(void *state, const struct pp_hook_request *rq, struct pp_ho
 			 "POST rewrite)", rq->path);
 		rc = PP_ENOENT;
 	}
+	unlock_state(lfd);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

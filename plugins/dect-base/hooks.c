@@ -71,14 +71,14 @@ static int d_init(const json_t *settings, void **state)
 	 * implemented" at start and is never scheduled */
 	if (url && ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
 		    strlen(url) >= 1024)) {
-		fprintf(stderr, "error dect-base.settings error=\"status_url must be an http:// or "
+		fprintf(stderr, "level=error event=dect-base.settings error=\"status_url must be an http:// or "
 			"https:// URL of at most 1023 bytes (plugins.settings.dect-base.status_url)"
 			"\"\n");
 		return PP_EINVAL;
 	}
 	if (to && (!json_is_integer(to) || json_integer_value(to) < 100 ||
 		   json_integer_value(to) > 60000)) {
-		fprintf(stderr, "error dect-base.settings error=\"timeout_ms must be an integer "
+		fprintf(stderr, "level=error event=dect-base.settings error=\"timeout_ms must be an integer "
 			"of 100..60000\"\n");
 		return PP_EINVAL;
 	}
@@ -154,7 +154,7 @@ static int d_job(void *state)
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (err[0]) {
-		fprintf(stderr, "warn dect-base.poll_failed error=\"%s\"\n", err);
+		fprintf(stderr, "level=warn event=dect-base.poll_failed error=\"%s\"\n", err);
 		return PP_EIO;
 	}
 	return PP_OK;

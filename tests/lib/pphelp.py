@@ -7,6 +7,7 @@ socket the test owns), and talk to it with real clients.
     with Daemon() as d:             # or Daemon(extra={"autoprov": False})
         d.tftp_port, d.http_port, d.api_port, d.data_dir, d.token, d.admin_token
         d.cli("devices", "list", "--json")   -> subprocess.CompletedProcess
+        d.api("POST", "/devices", {...}, admin=True) -> (status, JSON)
 """
 import json
 import os
@@ -295,6 +296,33 @@ class Daemon:
 
     def cli(self, *args, check=False, input=None, timeout=60):
         return run_cli(self.config_path, *args, check=check, input=input, timeout=timeout)
+
+    def api(self, method, path, body=None, admin=False, token=None, data=None,
+            content_type="application/json", timeout=20):
+        """METHOD /api/v1<path> with the user token (admin=True: the admin
+        token; token=...: that one). body: JSON to send; data: raw bytes.
+        Returns (status, parsed JSON or raw bytes or None when empty)."""
+        import urllib.error
+        import urllib.request
+        tok = token or (self.admin_token if admin else self.token)
+        if body is not None:
+            data = json.dumps(body).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/api/v1{path}",
+                                     method=method, data=data,
+                                     headers={"Authorization": f"Bearer {tok}"})
+        if data is not None:
+            req.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                st, raw = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            st, raw = e.code, e.read()
+        if not raw.strip():
+            return st, None
+        try:
+            return st, json.loads(raw)
+        except ValueError:
+            return st, raw
 
     def cleanup(self):
         if self.proc:
