@@ -179,6 +179,8 @@ static const char devices_help[] =
 	"         it has a plugin and a config\n"
 	"  set    change the given fields of a device (an empty value removes one, e.g.\n"
 	"         --config=); associated and rendered again in the same transaction\n"
+	"         --extra='{\"room\": \"A101\"}': the phone type's extra fields (a JSON\n"
+	"         object, checked against the type's schema; set replaces them all)\n"
 	"  rm     delete a device (its IP mapping and its rendered files)\n";
 
 /* Device fields a client sets: the options of add/set, the filters of list. */
