@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "plugin_int.h"
+#include "pp_paths.h"
 
 /* The settings an instance depends on: all but job_interval_s (a new
  * interval is followed without a new instance). */
@@ -31,6 +32,18 @@ static uint64_t settings_hash(const json_t *settings)
 	return h;
 }
 
+/* The plugin's module: <plugin dir>/hooks.so, else the installed one of a
+ * bundled plugin, <PP_PLUGINLIBDIR>/<name>/hooks.so (architecture-dependent
+ * files stay out of share/). false when there is none. */
+static bool hooks_path(const struct pp_plugin *p, char *path, size_t n, struct stat *st)
+{
+	snprintf(path, n, "%s/hooks.so", p->dir);
+	if (stat(path, st) == 0)
+		return true;
+	snprintf(path, n, "%s/%s/hooks.so", PP_PLUGINLIBDIR, p->name);
+	return stat(path, st) == 0;
+}
+
 int pp_hooks_load(struct pp_plugin *p, struct pp_err *err)
 {
 	struct pp_plugin_priv *pv = pp_priv(p);
@@ -40,8 +53,7 @@ int pp_hooks_load(struct pp_plugin *p, struct pp_err *err)
 	struct stat st;
 	void *dl;
 
-	snprintf(path, sizeof(path), "%s/hooks.so", p->dir);
-	if (stat(path, &st) != 0)
+	if (!hooks_path(p, path, sizeof(path), &st))
 		return PP_OK;
 	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!dl) {
@@ -132,8 +144,7 @@ static bool same_instance(const struct pp_hooks *hk, const struct pp_plugin *p)
 	char path[4400];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/hooks.so", p->dir);
-	return stat(path, &st) == 0 && st.st_dev == hk->dev && st.st_ino == hk->ino &&
+	return hooks_path(p, path, sizeof(path), &st) && st.st_dev == hk->dev && st.st_ino == hk->ino &&
 	       st.st_size == hk->fsize &&
 	       (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec == hk->mtime_ns &&
 	       settings_hash(pp_priv(p)->settings) == hk->settings_hash;
