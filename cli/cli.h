@@ -67,5 +67,8 @@ int pp_cmd_dhcpd_config(struct pp_cli *c, int argc, char **argv);
 int pp_cmd_import_pcap(struct pp_cli *c, int argc, char **argv);
 /* firmware module */
 int pp_cmd_firmware(struct pp_cli *c, int argc, char **argv);
+/* import / export (cli_import.c) */
+int pp_cmd_import(struct pp_cli *c, int argc, char **argv);
+int pp_cmd_export(struct pp_cli *c, int argc, char **argv);
 
 #endif

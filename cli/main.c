@@ -44,6 +44,8 @@ static const struct command commands[] = {
 	{ "firmware", pp_cmd_firmware, "list|install|uninstall|verify firmware packages" },
 	{ "import-pcap", pp_cmd_import_pcap, "replay DHCP traffic from a capture file" },
 	{ "records", pp_cmd_records, "list or --follow call records (filters, --csv)" },
+	{ "import", pp_cmd_import, "import a Wazo provd site (wazo DIR) or an export FILE" },
+	{ "export", pp_cmd_export, "write every config and device as JSON (a backup)" },
 };
 
 static void usage(FILE *f)

@@ -9,6 +9,7 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,29 +100,21 @@ void pp_log(int level, const char *event, const char *fmt, ...)
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
 
-const char *pp_qn(char *buf, size_t n, const void *s, size_t len)
+/* "..." of b[0..len) into buf (n >= 3): quotes and backslashes escaped,
+ * control bytes (and, with esc_high, bytes >= 0x7f) as \xNN; cut to fit. */
+static const char *quote_into(char *buf, size_t n, const unsigned char *b, size_t len,
+			      bool esc_high)
 {
-	const unsigned char *b = s;
-	size_t i, o = 0;
-	int need = len == 0;
+	size_t o = 0;
 
-	for (i = 0; i < len && !need; i++)
-		need = b[i] <= ' ' || b[i] == '"' || b[i] == '=' || b[i] == '\\' || b[i] >= 0x7f;
-	if (n < 3)
-		return "\"\"";
-	if (!need && len < n) {
-		memcpy(buf, b, len);
-		buf[len] = '\0';
-		return buf;
-	}
 	buf[o++] = '"';
-	for (i = 0; i < len && o + 6 < n; i++) {
+	for (size_t i = 0; i < len && o + 6 < n; i++) {
 		unsigned char c = b[i];
 
 		if (c == '"' || c == '\\') {
 			buf[o++] = '\\';
 			buf[o++] = (char)c;
-		} else if (c < ' ' || c >= 0x7f) {
+		} else if (c < ' ' || c == 0x7f || (esc_high && c > 0x7f)) {
 			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
 		} else {
 			buf[o++] = (char)c;
@@ -132,12 +125,28 @@ const char *pp_qn(char *buf, size_t n, const void *s, size_t len)
 	return buf;
 }
 
+const char *pp_qn(char *buf, size_t n, const void *s, size_t len)
+{
+	const unsigned char *b = s;
+	int need = len == 0;
+
+	for (size_t i = 0; i < len && !need; i++)
+		need = b[i] <= ' ' || b[i] == '"' || b[i] == '=' || b[i] == '\\' || b[i] >= 0x7f;
+	if (n < 3)
+		return "\"\"";
+	if (!need && len < n) {
+		memcpy(buf, b, len);
+		buf[len] = '\0';
+		return buf;
+	}
+	return quote_into(buf, n, b, len, true);
+}
+
 const char *pp_q(char *buf, size_t n, const char *s)
 {
-	size_t i, o = 0;
 	int need = (s[0] == '\0');
 
-	for (i = 0; s[i] && !need; i++) {
+	for (size_t i = 0; s[i] && !need; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f)
@@ -147,20 +156,5 @@ const char *pp_q(char *buf, size_t n, const char *s)
 		return s;
 	if (n < 3)
 		return "\"\"";
-	buf[o++] = '"';
-	for (i = 0; s[i] && o + 5 < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c < ' ' || c == 0x7f) {
-			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
-		} else {
-			buf[o++] = (char)c;
-		}
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
+	return quote_into(buf, n, (const unsigned char *)s, strlen(s), false);
 }

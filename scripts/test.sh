@@ -29,7 +29,7 @@ RESULTS=$(mktemp -d)
 trap 'rm -rf "$RESULTS"' EXIT
 build_failures=0
 
-say() { printf '\n=== %s ===\n' "$*" >&2; }
+say() { printf '\n=== %s (at %dm%02ds) ===\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)) >&2; }
 
 # setup DIR [meson options...]; compile; record a failure when it does not build
 build() {
@@ -116,14 +116,35 @@ if command -v clang >/dev/null 2>&1; then
 	if CC=clang BUILD_TARGETS=$fuzz_targets build "$B-fuzz" -Dfuzz=true \
 		-Dc_args=-fsanitize=fuzzer-no-link \
 		-Db_sanitize=address,undefined -Db_lundef=false; then
-		for bin in "$B"-fuzz/tests/fuzz/fuzz-*; do
-			[ -f "$bin" ] && [ -x "$bin" ] || continue
-			name=${bin##*/fuzz-}
+		# two harnesses at a time (one per core); each result in its own file
+		fuzz_one() {
+			local bin=$1 name=${1##*/fuzz-} work
 			work=$(mktemp -d)
 			cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
 			if (cd "$work" && "$ROOT/$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
 				-rss_limit_mb=2048 -print_final_stats=0 "$work" \
 				>"$RESULTS/fuzz-$name.log" 2>&1); then
+				echo ok >"$RESULTS/fuzz-$name.rc"
+			else
+				echo FAILED >"$RESULTS/fuzz-$name.rc"
+			fi
+			rm -rf "$work"
+		}
+		running=0
+		for bin in "$B"-fuzz/tests/fuzz/fuzz-*; do
+			[ -f "$bin" ] && [ -x "$bin" ] || continue
+			fuzz_one "$bin" &
+			running=$((running + 1))
+			if [ "$running" -ge 2 ]; then
+				wait -n || true
+				running=$((running - 1))
+			fi
+		done
+		wait
+		for bin in "$B"-fuzz/tests/fuzz/fuzz-*; do
+			[ -f "$bin" ] && [ -x "$bin" ] || continue
+			name=${bin##*/fuzz-}
+			if [ "$(cat "$RESULTS/fuzz-$name.rc" 2>/dev/null)" = ok ]; then
 				echo "fuzz-$name: ok" >&2
 				fuzz_pass=$((fuzz_pass + 1))
 			else
@@ -131,7 +152,6 @@ if command -v clang >/dev/null 2>&1; then
 				tail -40 "$RESULTS/fuzz-$name.log" >&2
 				fuzz_fail=$((fuzz_fail + 1))
 			fi
-			rm -rf "$work"
 		done
 	else
 		build_failures=$((build_failures + 1))
@@ -140,5 +160,6 @@ else
 	echo "clang not found: fuzz smoke skipped" >&2
 fi
 
+say "summary"
 /usr/bin/python3 "$ROOT/scripts/test-summary.py" "$RESULTS" \
 	--extra-pass "$fuzz_pass" --extra-fail "$((fuzz_fail + build_failures))"

@@ -24,9 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$SRC/bench/lib.sh"
 PP_PORT=$(free_port); API_PORT=$(free_port); TFTP_PORT=$(free_port); NG_PORT=$(free_port)
 
 mkdir -p "$TMP/root" "$TMP/var/db" "$TMP/ng/logs" "$TMP/plugins"
@@ -46,33 +44,7 @@ EOF
 "$PPD" -c "$TMP/phoneprov.yml" 2>"$TMP/phoneprovd.log" &
 PIDS="$PIDS $!"
 
-NG_USER=""
-[ "$(id -u)" != 0 ] || NG_USER="user $(id -un) $(id -gn);"
-cat > "$TMP/ng/nginx.conf" <<EOF
-$NG_USER
-worker_processes auto;
-daemon off;
-pid $TMP/ng/nginx.pid;
-error_log $TMP/ng/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_timeout 65;
-    keepalive_requests 1000000;
-    client_body_temp_path $TMP/ng/cb;
-    proxy_temp_path $TMP/ng/px;
-    fastcgi_temp_path $TMP/ng/fc;
-    uwsgi_temp_path $TMP/ng/uw;
-    scgi_temp_path $TMP/ng/sc;
-    types { text/plain cfg; }
-    server {
-        listen 127.0.0.1:$NG_PORT;
-        root $TMP/root;
-    }
-}
-EOF
+nginx_conf "$TMP/ng" "$NG_PORT" "$TMP/root"
 "$NGINX" -c "$TMP/ng/nginx.conf" -p "$TMP/ng" &
 PIDS="$PIDS $!"
 

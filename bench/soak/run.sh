@@ -40,15 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 cc -O2 -Wall -Wextra -o "$TMP/stormload" "$SRC/bench/bootstorm/stormload.c"
-free_port() {
-	/usr/bin/python3 -c 'import socket
-for _ in range(50):
-    a=socket.socket(); a.bind(("127.0.0.1",0)); p=a.getsockname()[1]
-    b=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        b.bind(("127.0.0.1",p)); print(p); break
-    except OSError: pass'
-}
+. "$SRC/bench/lib.sh"
 HP=$(free_port); TP=$(free_port); AP=$(free_port)
 mkdir -p "$TMP/root"
 (cd "$TMP" && touch probe.out storm.out api.out flood.out slow.out slowapi.out)

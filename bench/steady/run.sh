@@ -68,21 +68,7 @@ cc -O2 -Wall -Wextra -o "$TMP/tftpload" "$SRC/bench/tftp/tftpload.c"
 CEIL=$B/bench/steady/ceiling
 [ -x "$CEIL" ] || { CEIL=$TMP/ceiling; cc -O2 -Wall -Wextra -o "$CEIL" "$SRC/bench/steady/ceiling.c"; }
 
-: >"$TMP/ports"
-free_port() { # free for both TCP and UDP, never one handed out before (the
-	# list is a file: this runs in $(...) subshells)
-	/usr/bin/python3 -c 'import socket, sys
-used = set(int(x) for x in open(sys.argv[1]).read().split())
-for _ in range(200):
-    a = socket.socket(); a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]
-    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        b.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    if p not in used:
-        open(sys.argv[1], "a").write(f"{p}\n"); print(p); break' "$TMP/ports"
-}
+. "$SRC/bench/lib.sh"
 
 mkdir -p "$TMP/root" "$TMP/ng/logs"
 chmod 755 "$TMP" "$TMP/root"
@@ -160,34 +146,8 @@ fi
 NG_H=
 if [ -x "$NGINX" ]; then
 	NG_H=$(free_port)
-	NG_USER=""
-	[ "$(id -u)" != 0 ] || NG_USER="user $(id -un) $(id -gn);"
 	# the same nginx configuration as bench/http
-	cat >"$TMP/ng/nginx.conf" <<EOF
-$NG_USER
-worker_processes auto;
-daemon off;
-pid $TMP/ng/nginx.pid;
-error_log $TMP/ng/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_timeout 65;
-    keepalive_requests 1000000;
-    client_body_temp_path $TMP/ng/cb;
-    proxy_temp_path $TMP/ng/px;
-    fastcgi_temp_path $TMP/ng/fc;
-    uwsgi_temp_path $TMP/ng/uw;
-    scgi_temp_path $TMP/ng/sc;
-    types { text/plain cfg; }
-    server {
-        listen 127.0.0.1:$NG_H;
-        root $TMP/root;
-    }
-}
-EOF
+	nginx_conf "$TMP/ng" "$NG_H" "$TMP/root"
 	"$NGINX" -c "$TMP/ng/nginx.conf" -p "$TMP/ng" 2>"$TMP/ng/stderr" &
 	PIDS="$PIDS $!"
 else

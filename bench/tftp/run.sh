@@ -42,9 +42,8 @@ trap cleanup EXIT INT TERM
 
 cc -O2 -Wall -Wextra -o "$tmp/tftpload" "$here/tftpload.c"
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$src/bench/lib.sh"
+PP_BENCH_PORTS=$tmp/ports
 
 mkdir -p "$tmp/root" "$tmp/var"
 chmod 755 "$tmp" "$tmp/root"

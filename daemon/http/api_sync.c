@@ -15,12 +15,12 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <nettle/md5.h>
 
 #include "lib/log.h"
 #include "api_int.h"
 #include "api_ops.h"
 #include "api_sync.h"
+#include "sip_msg.h"
 
 struct sync_arg {
 	char ip[64];
@@ -46,40 +46,6 @@ const char *api_sync_event(const char *plugin)
 	if (plugin && strcmp(plugin, "cisco-enterprise") == 0)
 		return "service-control";
 	return "check-sync;reboot=true";
-}
-
-/* The status code of a SIP response matching our Via branch and CSeq, or 0. */
-static int parse_response(const char *buf, size_t n, const char *branch, char *reason,
-			  size_t rn)
-{
-	char *msg = strndup(buf, n);
-	int code = 0;
-	bool branch_ok = false, cseq_ok = false;
-
-	if (!msg)
-		return 0;
-	if (strncmp(msg, "SIP/2.0 ", 8) == 0 && msg[8] >= '1' && msg[8] <= '6' &&
-	    msg[9] >= '0' && msg[9] <= '9' && msg[10] >= '0' && msg[10] <= '9' && msg[11] == ' ') {
-		char *eol = strstr(msg, "\r\n"), *line;
-
-		code = atoi(msg + 8);
-		if (eol)
-			snprintf(reason, rn, "%.*s", (int)(eol - (msg + 12)), msg + 12);
-		for (line = eol ? eol + 2 : NULL; line && *line && strncmp(line, "\r\n", 2) != 0;) {
-			char *next = strstr(line, "\r\n");
-
-			if (next)
-				*next = '\0';
-			if ((strncasecmp(line, "Via:", 4) == 0 || strncasecmp(line, "v:", 2) == 0) &&
-			    strstr(line, branch))
-				branch_ok = true;
-			if (strncasecmp(line, "CSeq:", 5) == 0 && strstr(line, "NOTIFY"))
-				cseq_ok = true;
-			line = next ? next + 2 : NULL;
-		}
-	}
-	free(msg);
-	return branch_ok && cseq_ok ? code : 0;
 }
 
 /* One non-INVITE client transaction: send msg, retransmit, wait for a final
@@ -128,7 +94,7 @@ static int transact(int fd, const char *msg, size_t n, const struct sync_arg *a,
 		if (got < 0)
 			continue; /* ICMP unreachable (ECONNREFUSED): a phone may come up; Timer F decides */
 		resp[got] = '\0';
-		code = parse_response(resp, (size_t)got, branch, reason, rn);
+		code = pp_sip_response_code(resp, (size_t)got, branch, reason, rn);
 		if (code >= 100 && code < 200) {
 			proceeding = true;
 			(*provisional)++;
@@ -139,99 +105,20 @@ static int transact(int fd, const char *msg, size_t n, const struct sync_arg *a,
 	}
 }
 
-/* A parameter of a Digest challenge (quoted or token), "" when absent. */
-static void digest_param(const char *ch, const char *name, char *out, size_t n)
-{
-	size_t nl = strlen(name);
-	const char *p = ch;
-
-	out[0] = '\0';
-	while ((p = strcasestr(p, name)) != NULL) {
-		bool start = p == ch || p[-1] == ' ' || p[-1] == ',' || p[-1] == '\t';
-
-		p += nl;
-		while (*p == ' ')
-			p++;
-		if (!start || *p != '=')
-			continue;
-		p++;
-		while (*p == ' ')
-			p++;
-		size_t i = 0;
-
-		if (*p == '"') {
-			for (p++; *p && *p != '"' && i + 1 < n; p++)
-				out[i++] = *p;
-		} else {
-			for (; *p && *p != ',' && *p != ' ' && *p != '\r' && i + 1 < n; p++)
-				out[i++] = *p;
-		}
-		out[i] = '\0';
-		return;
-	}
-}
-
-static void md5_hex(const char *text, char out[33])
-{
-	struct md5_ctx c;
-	uint8_t d[MD5_DIGEST_SIZE];
-
-	md5_init(&c);
-	md5_update(&c, strlen(text), (const uint8_t *)text);
-	md5_digest(&c, sizeof(d), d);
-	for (size_t i = 0; i < sizeof(d); i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
 /* The Authorization (401) / Proxy-Authorization (407) header answering the
- * challenge in resp (RFC 2617 MD5, qop=auth when offered); 0 or -1. */
+ * challenge in resp, with a fresh client nonce; 0 or -1. */
 static int digest_header(const char *resp, int code, const struct sync_arg *a, const char *uri,
 			 char *out, size_t n)
 {
-	const char *want = code == 407 ? "Proxy-Authenticate:" : "WWW-Authenticate:";
-	const char *h = strcasestr(resp, want);
-	char line[1024], realm[256], nonce[256], opaque[256], qop[64], algo[32];
-	char ha1[33], ha2[33], rsp[33], cnonce[17], buf[1400];
 	unsigned char rnd[8];
-
-	if (!h)
-		return -1;
-	h += strlen(want);
-	snprintf(line, sizeof(line), "%.*s", (int)strcspn(h, "\r\n"), h);
-	while (line[0] == ' ')
-		memmove(line, line + 1, strlen(line));
-	if (strncasecmp(line, "Digest", 6) != 0)
-		return -1;
-	digest_param(line, "realm", realm, sizeof(realm));
-	digest_param(line, "nonce", nonce, sizeof(nonce));
-	digest_param(line, "opaque", opaque, sizeof(opaque));
-	digest_param(line, "qop", qop, sizeof(qop));
-	digest_param(line, "algorithm", algo, sizeof(algo));
-	if (!nonce[0] || (algo[0] && strcasecmp(algo, "MD5") != 0))
-		return -1;
-	snprintf(buf, sizeof(buf), "%s:%s:%s", a->auth_user, realm, a->password);
-	md5_hex(buf, ha1);
-	snprintf(buf, sizeof(buf), "NOTIFY:%s", uri);
-	md5_hex(buf, ha2);
-	bool auth = qop[0] && strcasestr(qop, "auth") != NULL;
+	char cnonce[17];
 
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		memset(rnd, 0x33, sizeof(rnd));
 	for (size_t i = 0; i < sizeof(rnd); i++)
 		snprintf(cnonce + 2 * i, 3, "%02x", rnd[i]);
-	if (auth)
-		snprintf(buf, sizeof(buf), "%s:%s:00000001:%s:auth:%s", ha1, nonce, cnonce, ha2);
-	else
-		snprintf(buf, sizeof(buf), "%s:%s:%s", ha1, nonce, ha2);
-	md5_hex(buf, rsp);
-	int w = snprintf(out, n,
-			 "%s: Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
-			 "response=\"%s\", algorithm=MD5%s%s%s%s%s%s\r\n",
-			 code == 407 ? "Proxy-Authorization" : "Authorization", a->auth_user, realm,
-			 nonce, uri, rsp, auth ? ", qop=auth, nc=00000001, cnonce=\"" : "",
-			 auth ? cnonce : "", auth ? "\"" : "", opaque[0] ? ", opaque=\"" : "",
-			 opaque[0] ? opaque : "", opaque[0] ? "\"" : "");
-	return w > 0 && (size_t)w < n ? 0 : -1;
+	return pp_sip_digest_authz(resp, strlen(resp), code, a->auth_user, a->password, "NOTIFY",
+				   uri, cnonce, out, n);
 }
 
 static void sync_run(void *argp, struct api_op_end *end)

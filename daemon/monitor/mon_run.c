@@ -895,6 +895,35 @@ static void note(struct pp_monitors *m, const char *id, uint64_t hash, int level
 	pp_log(level, event, "monitor=%s reason=%s", id, pp_q(q, sizeof(q), why));
 }
 
+/* A runtime for id with this hash: NULL when the one running has the same
+ * hash (kept) or on no memory; a changed one is stopped first. */
+static struct mon_rt *rt_renew(struct pp_monitors *m, struct mon_rt **slot, const char *id,
+			       uint64_t hash)
+{
+	if (slot && (*slot)->hash == hash) {
+		(*slot)->seen = true;
+		return NULL;
+	}
+	if (slot)
+		rt_remove(m, slot, "changed");
+	return rt_new(m, id, hash);
+}
+
+/* Add r to the running set and start its thread on fn; logged either way. */
+static void rt_launch(struct pp_monitors *m, struct mon_rt *r, void *(*fn)(void *),
+		      const char *id, const char *transport)
+{
+	r->seen = true;
+	if (!rt_add(m, r) || !rt_start(r, fn)) {
+		if (m->n && m->v[m->n - 1] == r)
+			m->n--;
+		pp_log(PP_LOG_ERROR, "monitor.start_failed", "monitor=%s", id);
+		rt_free(r);
+		return;
+	}
+	pp_log(PP_LOG_INFO, "monitor.started", "monitor=%s transport=%s", id, transport);
+}
+
 static void sync_def(struct pp_monitors *m, struct pp_mon_def *d)
 {
 	const char *id = pp_mon_def_id(d), *why = NULL;
@@ -909,30 +938,16 @@ static void sync_def(struct pp_monitors *m, struct pp_mon_def *d)
 		     enabled ? why : "enabled: false");
 		return;
 	}
-	if (slot && (*slot)->hash == hash) {
-		(*slot)->seen = true;
-		return;
-	}
-	if (slot)
-		rt_remove(m, slot, "changed");
-	if (!(r = rt_new(m, id, hash)))
+	if (!(r = rt_renew(m, slot, id, hash)))
 		return;
 	r->def = pp_mon_def_ref(d);
 	pp_mon_def_conn(d, &r->conn);
 	r->timeout = r->conn.timeout;
 	r->decay = r->conn.timeout_decay;
 	r->max_timeout = r->conn.max_timeout;
-	r->seen = true;
-	if (!rt_add(m, r) || !rt_start(r, rt_main)) {
-		if (m->n && m->v[m->n - 1] == r)
-			m->n--;
-		pp_log(PP_LOG_ERROR, "monitor.start_failed", "monitor=%s", id);
-		rt_free(r);
-		return;
-	}
-	pp_log(PP_LOG_INFO, "monitor.started", "monitor=%s transport=%s", id,
-	       r->conn.transport == PP_MON_SERIAL ? "serial" :
-	       r->conn.transport == PP_MON_TCP ? "tcp" : "tcp-listen");
+	rt_launch(m, r, rt_main, id,
+		  r->conn.transport == PP_MON_SERIAL ? "serial" :
+		  r->conn.transport == PP_MON_TCP ? "tcp" : "tcp-listen");
 }
 
 static double num_setting(const json_t *s, const char *key, double def, double min)
@@ -952,13 +967,7 @@ static void sync_hook(struct pp_monitors *m, struct pp_snapshot *s, const struct
 
 	snprintf(id, sizeof(id), "%s/run", p->name);
 	slot = rt_find(m, id);
-	if (slot && (*slot)->hash == hash) {
-		(*slot)->seen = true;
-		return;
-	}
-	if (slot)
-		rt_remove(m, slot, "changed");
-	if (!(r = rt_new(m, id, hash)))
+	if (!(r = rt_renew(m, slot, id, hash)))
 		return;
 	r->snap = s;
 	atomic_fetch_add(&s->refs, 1);
@@ -970,15 +979,7 @@ static void sync_hook(struct pp_monitors *m, struct pp_snapshot *s, const struct
 	r->ctx.settings = settings;
 	r->ctx.push = hook_push;
 	r->ctx.daemon = r;
-	r->seen = true;
-	if (!rt_add(m, r) || !rt_start(r, hook_main)) {
-		if (m->n && m->v[m->n - 1] == r)
-			m->n--;
-		pp_log(PP_LOG_ERROR, "monitor.start_failed", "monitor=%s", id);
-		rt_free(r);
-		return;
-	}
-	pp_log(PP_LOG_INFO, "monitor.started", "monitor=%s transport=hook", id);
+	rt_launch(m, r, hook_main, id, "hook");
 }
 
 int pp_monitors_new(struct pp_store *st, struct pp_monitors **out)

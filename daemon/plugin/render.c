@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "daemon/config/rawschema.h"
 #include "lib/metrics.h"
 
 void pp_json_merge(json_t *dst, const json_t *src)
@@ -189,6 +190,9 @@ json_t *pp_template_data(const struct pp_plugin *p, const struct pp_devinfo *di,
 		return NULL;
 	if (json_is_object(config))
 		pp_json_merge(data, config);
+	/* provd's dict-shaped sip_lines/funckeys become lists: one shape for
+	 * every template */
+	pp_rawcfg_normalise(data);
 	set_codecs(data, m);
 	enrich(data, 0);
 	json_object_set_new(data, "device", pp_device_vars(di, ip));

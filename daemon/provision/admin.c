@@ -57,6 +57,7 @@ int pp_prov_device_check(const json_t *body, bool partial, struct pp_err *err)
 	const char *k;
 	json_t *v;
 	char mac[18];
+	int rc;
 
 	if (!json_is_object(body)) {
 		pp_err_field(err, "", "request body must be a JSON object");
@@ -120,7 +121,9 @@ int pp_prov_device_check(const json_t *body, bool partial, struct pp_err *err)
 			   strcmp(k, "scores") == 0) {
 			pp_err_field(err, k, "%s is set by the server", k);
 			return PP_EINVAL;
-		} else {
+		} else if ((rc = prov_device_compat_field(k, v, err)) != 1) {
+			if (rc != 0)
+				return rc; /* a provd field (roles.c) of a wrong type */
 			pp_err_field(err, k, "unknown field");
 			return PP_EINVAL;
 		}
@@ -320,7 +323,8 @@ int delete_txn(struct pp_txn *t, struct job *j)
 	}
 	if ((rc = prov_forget_txn(t, j->deleted)) != PP_OK ||
 	    (rc = update_ip_index(t, j->deleted, NULL, j->mac)) != PP_OK ||
-	    (rc = pp_dev_del(t, j->mac)) != PP_OK)
+	    (rc = pp_dev_del(t, j->mac)) != PP_OK ||
+	    (rc = prov_roles_on_delete(t, j->deleted, j->mac)) != PP_OK)
 		return rc;
 	/* the config the delete hook sees: the device's as it was */
 	json_decref(j->a.hook_base);

@@ -5,10 +5,12 @@
  * another inherits from or a device uses cannot be deleted. */
 #include "prov_int.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/config/rawschema.h"
 #include "lib/log.h"
 
 #define MAX_PARENTS 32
@@ -86,11 +88,34 @@ int pp_prov_config_check(const json_t *body, struct pp_err *err)
 				pp_err_field(err, k, "raw_config must be an object");
 				return PP_EBADREQ;
 			}
+			if (pp_rawcfg_check(v, "raw_config", err) != PP_OK)
+				return PP_EINVAL;
 		} else if (strcmp(k, "description") == 0) {
 			if (!json_is_string(v) && !json_is_null(v)) {
 				pp_err_field(err, k, "description must be a string");
 				return PP_EBADREQ;
 			}
+		} else if (strcmp(k, "role") == 0) {
+			const char *r = json_string_value(v);
+
+			if (json_is_null(v))
+				continue;
+			if (!r) {
+				pp_err_field(err, k, "role must be a string: default or autocreate");
+				return PP_EBADREQ;
+			}
+			if (strcmp(r, "default") != 0 && strcmp(r, "autocreate") != 0) {
+				pp_err_field(err, k, "role must be default or autocreate, got \"%.64s\"",
+					     r);
+				return PP_EINVAL;
+			}
+		} else if (strcmp(k, "transient") == 0 || strcmp(k, "deletable") == 0) {
+			if (!json_is_boolean(v) && !json_is_null(v)) {
+				pp_err_field(err, k, "%s must be true or false", k);
+				return PP_EBADREQ;
+			}
+		} else if (strncmp(k, "X_", 2) == 0) {
+			continue; /* provd's X_type and the like: kept as they are */
 		} else if (strcmp(k, "created") == 0 || strcmp(k, "updated") == 0) {
 			pp_err_field(err, k, "%s is set by the server", k);
 			return PP_EINVAL;
@@ -293,6 +318,13 @@ static int cfg_txn_fn(struct pp_txn *t, void *arg)
 	if (x->op == OP_DELETE) {
 		struct users_arg ua = { .id = x->id };
 
+		if (json_is_false(json_object_get(old, "deletable"))) {
+			pp_err_field(x->err, "deletable", "config %s is protected (deletable: false): "
+				     "set deletable to true first", x->id);
+			json_decref(old);
+			return PP_EEXIST;
+		}
+
 		rc = pp_cfg_each(t, cfg_user_cb, &ua);
 		if (rc == PP_OK)
 			rc = pp_dev_each(t, NULL, dev_user_cb, &ua);
@@ -314,6 +346,25 @@ static int cfg_txn_fn(struct pp_txn *t, void *arg)
 		}
 		if (json_is_null(json_object_get(cfg, "description")))
 			json_object_del(cfg, "description");
+		if (json_is_null(json_object_get(cfg, "role")))
+			json_object_del(cfg, "role");
+		if (json_is_string(json_object_get(cfg, "role"))) {
+			char other[136];
+			const char *role = json_string_value(json_object_get(cfg, "role"));
+
+			rc = prov_role_find(t, role, x->id, other);
+			if (rc == PP_OK) {
+				pp_err_field(x->err, "role", "config %s has the role %s already (one "
+					     "config per role)", other, role);
+				rc = PP_EEXIST;
+			}
+			if (rc != PP_ENOENT) {
+				json_decref(old);
+				json_decref(cfg);
+				return rc;
+			}
+			rc = PP_OK;
+		}
 		json_object_set_new(cfg, "id", json_string(x->id));
 		if (!json_object_get(cfg, "parent_ids"))
 			json_object_set_new(cfg, "parent_ids", json_array());
@@ -354,6 +405,7 @@ static int run(struct pp_prov *p, struct cfg_txn *x, json_t **out)
 
 	x->now = pp_now_ms();
 	rc = pp_store_write(p->store, cfg_txn_fn, x);
+	atomic_fetch_add(&p->cfg_gen, 1); /* roles.c: role lookups look again */
 	if (rc != PP_OK) {
 		json_decref(x->result);
 		if (rc == PP_EIO && pp_store_last_errno()) {

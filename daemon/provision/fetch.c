@@ -347,6 +347,14 @@ int done_txn(struct pp_txn *t, struct done_rec *d, bool *provisioned)
 		rc = prov_event(t, "device.provisioned", d->mac, prov_jstr(dev, "plugin"), NULL);
 		*provisioned = true;
 	}
+	if (d->trigger) {
+		/* which line config the phone fetched (provd's remote state) */
+		char user[256];
+
+		prov_line1_username(t, dev, user, sizeof(user));
+		if (user[0])
+			json_object_set_new(dev, "remote_state_sip_username", json_string(user));
+	}
 	ev = json_pack("{s:s, s:s, s:s, s:I, s:s}", "mac", d->mac, "path", d->path, "proto",
 		       d->proto == PP_PROTO_TFTP ? "tftp" : "http", "bytes", (json_int_t)d->bytes,
 		       "ip", d->ip);

@@ -44,6 +44,18 @@ struct pp_prov {
 	uint64_t commons_gen;
 	unsigned char *commons_done;
 	size_t commons_n;
+	/* roles.c: which config holds the default / autocreate role, so that
+	 * a new device does not read every config. Bumped by every config
+	 * write of this process; the cache (worker thread only) trusts an
+	 * answer for PROV_ROLE_TTL_MS at most, for writes of other processes
+	 * (the CLI). */
+	_Atomic uint64_t cfg_gen;
+	struct prov_role_cache {
+		char id[136];
+		int rc;            /* PP_OK (id), PP_ENOENT, -1 never looked */
+		uint64_t gen;
+		int64_t at_ms;
+	} roles[2];
 };
 
 /* A device change to apply in one (nested) write transaction. */
@@ -182,6 +194,17 @@ void prov_dev_to_info(const json_t *dev, struct pp_devinfo *di);
  * general settings of cfg (config.h) less the keys the device's plugin's
  * autoprov sets (it wins over them), then its config chain merged over
  * them. NULL when empty. cfg and reg may be NULL (no general settings). */
+/* roles.c: config roles (default, autocreate, transient) and provd's device
+ * fields. prov_device_compat_field: 1 (a provd field, accepted), 0 (not
+ * one), or an error code with err set. */
+int prov_device_compat_field(const char *k, const json_t *v, struct pp_err *err);
+/* The config holding `role` other than `skip`: PP_OK (id set), PP_ENOENT. */
+int prov_role_find(struct pp_txn *t, const char *role, const char *skip, char id[136]);
+int prov_roles_on_create(struct pp_prov *p, struct pp_txn *t, json_t *dev, const char *mac,
+			 bool phone);
+int prov_roles_on_delete(struct pp_txn *t, const json_t *dev, const char *mac);
+void prov_line1_username(struct pp_txn *t, const json_t *dev, char *out, size_t n);
+
 int prov_resolve_config(struct pp_txn *t, const struct pp_config *cfg,
 			const struct pp_registry *reg, const json_t *dev, json_t **out);
 /* That general layer alone (new reference, NULL when empty). */

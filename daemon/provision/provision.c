@@ -415,6 +415,13 @@ int apply_txn(struct pp_txn *t, void *arg)
 	/* an administrator's write: extra against the phone type's schema */
 	if (a->mutate && (rc = prov_check_extra(a->reg, dev, &a->err)) != PP_OK)
 		return rc;
+	/* a new device without a config: the autocreate or default config */
+	if (a->created && (rc = prov_roles_on_create(a->prov, t, dev, a->mac, !a->source)) != PP_OK)
+		return rc;
+	/* a device that leaves a transient config takes it along */
+	if (a->old && strcmp(prov_jstr(a->old, "config"), prov_jstr(dev, "config")) != 0 &&
+	    (rc = prov_roles_on_delete(t, a->old, a->mac)) != PP_OK)
+		return rc;
 	/* merge what this request tells */
 	for (int f = 0; a->di && f < PP_F_N; f++) {
 		if (f == PP_F_MAC || !a->di->f[f][0] ||

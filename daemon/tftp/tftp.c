@@ -37,6 +37,8 @@
 #include "tftp_proto.h"
 
 #define CLIENT_BUCKETS 4096        /* per-address counts (chained) */
+#define RECENT_SLOTS 1024          /* remembered completed transfers ... */
+#define RECENT_NS 2000000000ull    /* ... for 2 s (see recent_key) */
 #define LOG_BURST 200              /* refused/failed lines logged in a burst ... */
 #define LOG_RATE 20                /* ... then this many per second */
 #define BATCH 64                   /* packets per sendmmsg */
@@ -143,6 +145,8 @@ struct pp_tftp {
 	struct { struct xfer *head, *tail; } lru[2];
 	struct ratelim rl_refused, rl_failed;
 	unsigned max_xfers;        /* the file descriptor limit's share (at start) */
+	/* transfers completed in the last RECENT_NS, by recent_key() */
+	struct { uint64_t key, t_ns; } recent[RECENT_SLOTS];
 };
 
 /* Epoll tags for the non-transfer fds. */
@@ -265,6 +269,43 @@ static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_sto
 }
 
 /* ---- admission: per-client counts, LRU, log rate limit ------------------- */
+
+/* A completed transfer is remembered for RECENT_NS by (client address and
+ * port, normalised name): an RRQ that was retransmitted (busybox resends
+ * after 100 ms) and is read after the transfer it asked for already ended
+ * would otherwise start a ghost transfer to a client that has gone, which
+ * holds a slot of its client's tftp.max_per_client until it times out.
+ * Clients take a new port (TID) for each transfer (RFC 1350), so a real new
+ * request is never taken for one: at worst a client that reuses its port
+ * for the same file within 2 s is answered on its retransmission. */
+static uint64_t recent_key(const struct sockaddr_storage *peer, const char *norm, size_t normlen)
+{
+	uint64_t h = 14695981039346656037ull;
+	const uint8_t *b;
+	size_t n;
+
+	if (peer->ss_family == AF_INET6) {
+		b = (const uint8_t *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
+		n = 16;
+		h = (h ^ ((const struct sockaddr_in6 *)peer)->sin6_port) * 1099511628211ull;
+	} else {
+		b = (const uint8_t *)&((const struct sockaddr_in *)peer)->sin_addr;
+		n = 4;
+		h = (h ^ ((const struct sockaddr_in *)peer)->sin_port) * 1099511628211ull;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	for (size_t i = 0; i < normlen; i++)
+		h = (h ^ (uint8_t)norm[i]) * 1099511628211ull;
+	return h | 1; /* 0 marks an empty slot */
+}
+
+static bool recently_done(const struct pp_tftp *s, uint64_t key)
+{
+	const __typeof__(s->recent[0]) *r = &s->recent[key % RECENT_SLOTS];
+
+	return r->key == key && pp_mono_ns() - r->t_ns < RECENT_NS;
+}
 
 static void client_key(const struct sockaddr_storage *ss, uint8_t *fam, uint8_t addr[16])
 {
@@ -457,6 +498,12 @@ static void xfer_finish(struct pp_tftp *s, struct xfer *x, const char *result)
 		};
 		pp_prov_done(s->d->prov, &rq, &x->blob, bytes);
 		PP_COUNT(tftp.transfers, 1);
+		if (x->normname) {
+			uint64_t key = recent_key(&x->peer, x->normname, x->normlen);
+
+			s->recent[key % RECENT_SLOTS].key = key;
+			s->recent[key % RECENT_SLOTS].t_ns = pp_mono_ns();
+		}
 	} else {
 		PP_COUNT(tftp.errors, 1);
 	}
@@ -920,21 +967,23 @@ static int na_tsize(struct pp_tftp *s, struct xfer *x, uint64_t *out)
 
 /* A client that did not hear from us in time sends its RRQ again, from the
  * same port. A transfer to that address and port for the same normalised
- * name is already there (parked, or live and not acknowledged yet): the
- * copy is dropped (our own timer
- * resends) instead of starting a second transfer that the client would
- * answer with error 5, or that a flood from one port would multiply with
- * "/f", "//f", "./f". Only the client's own few transfers are scanned. */
+ * name is already there (parked or live): the copy is dropped (our own
+ * timer resends) instead of starting a second transfer that the client
+ * would answer with error 5, or that a flood from one port would multiply
+ * with "/f", "//f", "./f". Only the client's own few transfers are scanned;
+ * one that already ended is found by recently_done(). */
 static int is_retransmitted_rrq(const struct client *c, const struct sockaddr_storage *from,
 				const char *norm, size_t normlen)
 {
 	if (!c)
 		return 0;
+	/* a live (or parked) transfer of that name to that port: whether or not
+	 * it made progress, a second one would send the client DATA from a new
+	 * TID in the middle of its transfer (curl then aborts) */
 	for (const struct xfer *x = c->xfers; x; x = x->cl_next)
 		if (same_addr(from, &x->peer) && x->normlen == normlen &&
-		    memcmp(x->normname, norm, normlen) == 0 &&
-		    (x->fd < 0 || x->state == XS_OACK || x->base == 1))
-			return 1; /* parked, or live without progress */
+		    memcmp(x->normname, norm, normlen) == 0)
+			return 1;
 	return 0;
 }
 
@@ -1011,7 +1060,8 @@ static void on_request(struct pp_tftp *s, const uint8_t *p, size_t n,
 	size_t normlen = norm_name(r.file, r.file_len, norm);
 	struct client *cl = client_find(s, from, false);
 
-	if (is_retransmitted_rrq(cl, from, norm, normlen)) {
+	if (is_retransmitted_rrq(cl, from, norm, normlen) ||
+	    recently_done(s, recent_key(from, norm, normlen))) {
 		char ip[INET6_ADDRSTRLEN];
 		uint16_t port;
 

@@ -16,8 +16,6 @@ clients (curl over HTTP, tftp-hpa over TFTP) and the REST API:
 import json
 import os
 import subprocess
-import urllib.error
-import urllib.request
 
 import pphelp
 from pphelp import Daemon, TapRunner
@@ -38,15 +36,7 @@ def curl(url, ua=None):
 
 
 def api(d, method, path, body=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{d.api_port}/api/v1{path}", method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {d.token}",
-                                          "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+    return d.api(method, path, body, timeout=10)
 
 
 def devices(d):

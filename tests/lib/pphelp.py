@@ -7,7 +7,7 @@ socket the test owns), and talk to it with real clients.
     with Daemon() as d:             # or Daemon(extra={"autoprov": False})
         d.tftp_port, d.http_port, d.api_port, d.data_dir, d.token, d.admin_token
         d.cli("devices", "list", "--json")   -> subprocess.CompletedProcess
-        d.api("POST", "/devices", {...}, admin=True) -> (status, JSON)
+        d.api("POST", "/devices", {"mac": ...}, admin=True) -> (status, JSON)
 """
 import json
 import os
@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 PHONEPROVD = os.environ.get("PHONEPROVD", "build/phoneprovd")
 PHONEPROV = os.environ.get("PHONEPROV", "build/phoneprov")
@@ -294,35 +296,39 @@ class Daemon:
                 out.append(kv)
         return out
 
-    def cli(self, *args, check=False, input=None, timeout=60):
-        return run_cli(self.config_path, *args, check=check, input=input, timeout=timeout)
-
-    def api(self, method, path, body=None, admin=False, token=None, data=None,
-            content_type="application/json", timeout=20):
-        """METHOD /api/v1<path> with the user token (admin=True: the admin
-        token; token=...: that one). body: JSON to send; data: raw bytes.
-        Returns (status, parsed JSON or raw bytes or None when empty)."""
-        import urllib.error
-        import urllib.request
-        tok = token or (self.admin_token if admin else self.token)
+    def api(self, method, path, body=None, admin=False, token=None, timeout=60, raw=False,
+            headers=None, data=None):
+        """One REST call to /api/v1<path> with the user (or admin, or the
+        given) token: (status, body). body is the parsed JSON (None when
+        empty; the text when it is not JSON), or the bytes with raw=True. A
+        connection that fails is (0, its error). data: raw bytes to send
+        instead of a JSON body (set Content-Type in headers)."""
+        tok = token if token is not None else (self.admin_token if admin else self.token)
+        hdrs = {"Authorization": f"Bearer {tok}", "Content-Type": "application/json"}
+        hdrs.update(headers or {})
         if body is not None:
             data = json.dumps(body).encode()
-        req = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/api/v1{path}",
-                                     method=method, data=data,
-                                     headers={"Authorization": f"Bearer {tok}"})
-        if data is not None:
-            req.add_header("Content-Type", content_type)
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.api_port}/api/v1{path}", method=method,
+            data=data, headers=hdrs)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
-                st, raw = r.status, r.read()
+                st, data = r.status, r.read()
         except urllib.error.HTTPError as e:
-            st, raw = e.code, e.read()
-        if not raw.strip():
+            st, data = e.code, e.read()
+        except OSError as e:
+            return 0, (str(e).encode() if raw else str(e))
+        if raw:
+            return st, data
+        if not data.strip():
             return st, None
         try:
-            return st, json.loads(raw)
+            return st, json.loads(data)
         except ValueError:
-            return st, raw
+            return st, data.decode(errors="replace")
+
+    def cli(self, *args, check=False, input=None, timeout=60):
+        return run_cli(self.config_path, *args, check=check, input=input, timeout=timeout)
 
     def cleanup(self):
         if self.proc:

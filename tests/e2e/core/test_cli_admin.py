@@ -34,17 +34,17 @@ def js(p):
 with Daemon() as d:
     c = ["-c", d.config_path]
     # ---- configs --------------------------------------------------------------
-    p = run(*c, "configs", "add", "base", "--description=company defaults", "tz=Europe/Paris",
-            "sip.port:=5060", "sip.proxy=192.0.2.10")
+    p = run(*c, "configs", "add", "base", "--description=company defaults", "timezone=Europe/Paris",
+            "X_sip.port:=5060", "X_sip.proxy=192.0.2.10")
     t.ok(p.returncode == 0 and p.stdout.strip() == "added base", "configs add base KEY=VALUE KEY:=JSON",
          p.stdout + p.stderr)
     p = run(*c, "--json", "configs", "show", "base")
     cfg = js(p) or {}
-    t.ok(cfg.get("raw_config") == {"tz": "Europe/Paris", "sip": {"port": 5060, "proxy": "192.0.2.10"}}
+    t.ok(cfg.get("raw_config") == {"timezone": "Europe/Paris", "X_sip": {"port": 5060, "proxy": "192.0.2.10"}}
          and cfg.get("description") == "company defaults", "configs show --json: typed, dotted keys", p.stdout)
-    p = run(*c, "configs", "add", "site", "--parent", "base", "--raw", '{"tz": "UTC"}', "--json")
+    p = run(*c, "configs", "add", "site", "--parent", "base", "--raw", '{"timezone": "UTC"}', "--json")
     cfg = js(p) or {}
-    t.ok(p.returncode == 0 and cfg.get("parent_ids") == ["base"] and cfg.get("raw_config") == {"tz": "UTC"},
+    t.ok(p.returncode == 0 and cfg.get("parent_ids") == ["base"] and cfg.get("raw_config") == {"timezone": "UTC"},
          "configs add --parent base --raw JSON (--opt value)", p.stdout + p.stderr)
     p = run(*c, "configs", "add", "site")
     t.ok(p.returncode == 1 and "exists" in p.stderr, "configs add of an existing id fails", p.stderr)
@@ -52,15 +52,15 @@ with Daemon() as d:
     t.ok(p.returncode == 1 and "no such config" in p.stderr, "an unknown parent is refused", p.stderr)
     p = run(*c, "configs", "add", ".bad")
     t.ok(p.returncode == 2 and "not a config id" in p.stderr, "a bad id: usage error", p.stderr)
-    p = run(*c, "configs", "set", "site", "tz=CET", "--description=the office", "lang=fr")
+    p = run(*c, "configs", "set", "site", "timezone=CET", "--description=the office", "X_lang=fr")
     p2 = run(*c, "--json", "configs", "show", "site")
     cfg = js(p2) or {}
-    t.ok(p.returncode == 0 and cfg.get("raw_config") == {"tz": "CET", "lang": "fr"}
+    t.ok(p.returncode == 0 and cfg.get("raw_config") == {"timezone": "CET", "X_lang": "fr"}
          and cfg.get("parent_ids") == ["base"] and cfg.get("description") == "the office",
          "configs set: changed keys, the rest kept", (p.stderr, p2.stdout))
-    p = run(*c, "configs", "set", "site", "--unset=lang", "--no-parents")
+    p = run(*c, "configs", "set", "site", "--unset=X_lang", "--no-parents")
     cfg = js(run(*c, "--json", "configs", "show", "site")) or {}
-    t.ok(p.returncode == 0 and cfg.get("raw_config") == {"tz": "CET"} and cfg.get("parent_ids") == [],
+    t.ok(p.returncode == 0 and cfg.get("raw_config") == {"timezone": "CET"} and cfg.get("parent_ids") == [],
          "configs set --unset=KEY --no-parents", (p.stderr, cfg))
     p = run(*c, "configs", "set", "site", "--parent=site")
     t.ok(p.returncode == 1 and "itself" in p.stderr, "a config cannot inherit from itself", p.stderr)
@@ -75,7 +75,7 @@ with Daemon() as d:
     ev = subprocess.run(["curl", "-s", "-H", f"Authorization: Bearer {d.token}",
                          f"http://127.0.0.1:{d.api_port}/api/v1/configs/site"],
                         capture_output=True, text=True, timeout=10)
-    t.ok((json.loads(ev.stdout) or {}).get("raw_config") == {"tz": "CET"},
+    t.ok((json.loads(ev.stdout) or {}).get("raw_config") == {"timezone": "CET"},
          "the running daemon's API reads the config the CLI wrote", ev.stdout)
 
     # ---- devices set / reconfigure ---------------------------------------------

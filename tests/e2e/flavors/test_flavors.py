@@ -349,11 +349,11 @@ def run(d, inc):
          j["json"] == {"name": "Zoë", "n": [1, 2]} and
          j["body_len"] == len(json.dumps({"name": "Zoë", "n": [1, 2]}).encode()),
          "POST route: the body as JSON and its length, the hook's status", (st, j))
-    st, j = api("PUT", "/plugins/hello/echo", data=b"plain text", content_type="text/plain",
+    st, j = api("PUT", "/plugins/hello/echo", data=b"plain text", headers={"Content-Type": "text/plain"},
                 admin=True)
     t.ok(st == 200 and j["json"] is None and j["body_len"] == 10 and j["admin"] is True,
          "PUT route with a body that is not JSON; the admin token is told", (st, j))
-    st, e = api("POST", "/plugins/hello/echo", data=b"{bad", content_type="application/json")
+    st, e = api("POST", "/plugins/hello/echo", data=b"{bad")
     t.ok(st == 400 and "malformed JSON" in e["error"], "a JSON body that does not parse: 400", e)
     st, e = api("POST", "/plugins/hello/reset")
     t.ok(st == 403 and e["error"] == "POST reset of plugin hello needs the admin token",

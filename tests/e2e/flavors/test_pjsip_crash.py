@@ -84,10 +84,9 @@ def main():
                     mac = f"00:11:33:00:{i >> 8:02x}:{i & 255:02x}"
                     with lock:
                         created.add(mac)
-                    try:
-                        st, _ = d.api("POST", "/devices", {"mac": mac, "phone_type": "pjsip-desk",
-                                                           "config": f"c{i}"}, timeout=5)
-                    except OSError:
+                    st, _ = d.api("POST", "/devices", {"mac": mac, "phone_type": "pjsip-desk",
+                                                       "config": f"c{i}"}, timeout=5)
+                    if st == 0:  # the daemon is gone
                         return
                     if st == 201:
                         with lock:

@@ -115,17 +115,17 @@ with d:
     a.call("DELETE", "/devices/02:00:00:00:00:02", token="admin")
 
     # --- configs CRUD -------------------------------------------------------------
-    st, j, h, _ = a.call("POST", "/configs", {"id": "base", "raw_config": {"locale": "en_US", "tz": "UTC"}})
-    t.ok(st == 201 and j["id"] == "base" and j["parent_ids"] == [] and j["raw_config"]["tz"] == "UTC",
+    st, j, h, _ = a.call("POST", "/configs", {"id": "base", "raw_config": {"locale": "en_US", "timezone": "UTC"}})
+    t.ok(st == 201 and j["id"] == "base" and j["parent_ids"] == [] and j["raw_config"]["timezone"] == "UTC",
          "POST /configs base: 201", (st, j))
-    st, j, h, _ = a.call("POST", "/configs", {"id": "site", "parent_ids": ["base"], "raw_config": {"tz": "CET"}})
+    st, j, h, _ = a.call("POST", "/configs", {"id": "site", "parent_ids": ["base"], "raw_config": {"timezone": "CET"}})
     t.ok(st == 201 and j["parent_ids"] == ["base"], "POST /configs site inheriting base: 201", (st, j))
     st, j, h, _ = a.call("POST", "/configs", {"id": "base"})
     t.ok(st == 409 and j["field"] == "id", "duplicate config: 409", (st, j))
     st, j, h, _ = a.call("GET", "/configs/site")
-    t.ok(st == 200 and j["raw_config"] == {"tz": "CET"}, "GET /configs/site", (st, j))
-    st, j, h, _ = a.call("PUT", "/configs/site", {"parent_ids": ["base"], "raw_config": {"tz": "EET"}})
-    t.ok(st == 200 and j["raw_config"] == {"tz": "EET"} and j["id"] == "site", "PUT /configs/site", (st, j))
+    t.ok(st == 200 and j["raw_config"] == {"timezone": "CET"}, "GET /configs/site", (st, j))
+    st, j, h, _ = a.call("PUT", "/configs/site", {"parent_ids": ["base"], "raw_config": {"timezone": "EET"}})
+    t.ok(st == 200 and j["raw_config"] == {"timezone": "EET"} and j["id"] == "site", "PUT /configs/site", (st, j))
     st, j, h, _ = a.call("GET", "/configs")
     t.ok(st == 200 and sorted(c["id"] for c in j["configs"]) == ["base", "site"], "GET /configs lists both", j)
     st, j, h, _ = a.call("PUT", "/configs/base", {"parent_ids": ["site"]})

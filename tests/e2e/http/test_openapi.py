@@ -161,13 +161,13 @@ with Daemon() as d:
 
     check("GET", "/health", "/health", want=200)
     check("GET", "/metrics", "/metrics", want=200)
-    check("POST", "/configs", "/configs", {"id": "base", "raw_config": {"tz": "UTC"}}, want=201)
+    check("POST", "/configs", "/configs", {"id": "base", "raw_config": {"timezone": "UTC"}}, want=201)
     check("POST", "/configs", "/configs", {"id": "base"}, want=409)
     check("POST", "/configs", "/configs", {"id": "x", "bogus": 1}, want=422)
     check("GET", "/configs", "/configs", want=200)
     check("GET", "/configs/{id}", "/configs/base", want=200)
     check("GET", "/configs/{id}", "/configs/nope", want=404)
-    check("PUT", "/configs/{id}", "/configs/base", {"raw_config": {"tz": "CET"}}, want=200)
+    check("PUT", "/configs/{id}", "/configs/base", {"raw_config": {"timezone": "CET"}}, want=200)
     check("POST", "/devices", "/devices", {"mac": "00:15:65:01:02:03", "ip": "127.0.0.1",
                                            "vendor": "Yealink", "model": "T46S",
                                            "config": "base"}, want=201)

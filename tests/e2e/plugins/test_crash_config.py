@@ -30,18 +30,7 @@ EXTRA = {"log_level": "info"}
 
 
 def api(d, method, path, body=None, admin=False, timeout=60):
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{d.api_port}/api/v1{path}", method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {d.admin_token if admin else d.token}",
-                 "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-    except OSError as e:
-        return 0, str(e).encode()
+    return d.api(method, path, body, admin=admin, timeout=timeout, raw=True)
 
 
 MACS = [f"00:15:65:c0:{i // 256:02x}:{i % 256:02x}" for i in range(N)]

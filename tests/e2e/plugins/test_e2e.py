@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import urllib.request
 
 from pphelp import Daemon, TapRunner, SRC
 
@@ -42,15 +41,8 @@ def tftp(d, name):
 
 
 def api(d, method, path, body=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{d.api_port}/api/v1{path}", method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {d.token}",
-                                          "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+    st, raw = d.api(method, path, body, timeout=10, raw=True)
+    return st, raw.decode()
 
 
 def device(d, mac):

@@ -44,16 +44,7 @@ def server_url(text):
 
 
 def api(d, method, path, body=None, admin=True):
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{d.api_port}/api/v1{path}", method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {d.admin_token if admin else d.token}",
-                 "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
+    return d.api(method, path, body, admin=admin, raw=True)
 
 
 def explain(d, mac):

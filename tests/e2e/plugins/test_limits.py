@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 from pphelp import Daemon, TapRunner, SRC
 
@@ -43,20 +42,7 @@ def curl(d, path, ua=None):
 
 
 def api(d, method, path, body=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{d.api_port}/api/v1{path}", method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {d.token}",
-                                          "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            raw = r.read().decode()
-            return r.status, (json.loads(raw) if raw.strip() else None)
-    except urllib.error.HTTPError as e:
-        raw = e.read().decode()
-        try:
-            return e.code, json.loads(raw)
-        except ValueError:
-            return e.code, raw
+    return d.api(method, path, body)
 
 
 cfg = {"plugins": {"settings": {"acme": {"site": "HQ"}}}}
@@ -76,7 +62,7 @@ with open(os.path.join(plugdir, "acme", "plugin.yml"), "w") as f:
     f.write(yml)
 # a config can name a partial of the per-MAC file (a missing one fails the render)
 with open(os.path.join(plugdir, "acme", "templates", "phone.cfg.mustache"), "a") as f:
-    f.write("{{#extra_tpl}}{{>*extra_tpl}}{{/extra_tpl}}")
+    f.write("{{#X_extra_tpl}}{{>*X_extra_tpl}}{{/X_extra_tpl}}")
 
 
 def device(d, mac):
@@ -101,7 +87,7 @@ with Daemon(plugins_dir=plugdir, extra=cfg) as d:
             if (lvl, k) == (5, "b"):
                 raw["ntp_ip"] = "192.0.2.55"
             if (lvl, k) in ((0, "b"), (19, "b")):
-                raw["locale"] = f"loc_L{lvl}{k}"
+                raw["locale"] = "fr_FR" if lvl == 0 else "de_DE"
             parents = ["top"] if lvl == 0 else [f"L{lvl - 1}a", f"L{lvl - 1}b"]
             s, b = api(d, "POST", "/configs", {"id": f"L{lvl}{k}", "parent_ids": parents, "raw_config": raw})
             bad += [] if s == 201 else [(f"L{lvl}{k}", s, b)]
@@ -127,7 +113,7 @@ with Daemon(plugins_dir=plugdir, extra=cfg) as d:
     t.ok(code == 200 and t_fetch < 2.0, f"phone using the bottom config fetched over HTTP in "
          f"{t_fetch * 1000:.1f} ms (< 2 s)", (code, t_fetch))
     t.ok("ntp=192.0.2.2\n" in body, "top's ntp_ip wins over L5b's (first parent's chain first)", body)
-    t.ok("locale=loc_L0b\n" in body, "L0b's locale wins over L19b's (depth first)", body)
+    t.ok("locale=fr_FR\n" in body, "L0b's locale wins over L19b's (depth first)", body)
     t.ok("line1.user=alice\n" in body and "L0a" not in body,
          "the bottom config's own sip_lines win", body)
     t.ok("# ACME A100 00:04:f2:00:00:42" in body, "device variables rendered", body)
@@ -268,7 +254,7 @@ with Daemon(plugins_dir=plugdir, extra=cfg) as d:
                                         "config": "rr"})
     s3, _ = api(d, "POST", "/devices", {"mac": "00:04:f2:00:00:82", "plugin": "acme", "model": "A100",
                                         "config": "rr"})
-    s, b = api(d, "PUT", "/configs/rr", {"raw_config": {"ntp_ip": "192.0.2.71", "extra_tpl": "nosuch"}})
+    s, b = api(d, "PUT", "/configs/rr", {"raw_config": {"ntp_ip": "192.0.2.71", "X_extra_tpl": "nosuch"}})
     rr = b.get("rerender", {}) if isinstance(b, dict) else {}
     failed = {f.get("mac"): f.get("error", "") for f in rr.get("failed", [])}
     t.ok((s1, s2, s3) == (201, 201, 201) and s == 207 and b.get("config", {}).get("id") == "rr" and
@@ -277,12 +263,12 @@ with Daemon(plugins_dir=plugdir, extra=cfg) as d:
          all("nosuch" in e for e in failed.values()),
          "PUT /configs whose re-render fails: 207 with the config and each device's error", (s, b))
     s, b = api(d, "GET", "/configs/rr")
-    t.ok(s == 200 and b.get("raw_config", {}).get("extra_tpl") == "nosuch",
+    t.ok(s == 200 and b.get("raw_config", {}).get("X_extra_tpl") == "nosuch",
          "the config change itself stands", (s, b))
     r = d.cli("configs", "set", "rr", "ntp_ip=192.0.2.72")
     t.ok(r.returncode == 1 and "device 00:04:f2:00:00:81 not re-rendered" in r.stderr and "nosuch" in r.stderr,
          "CLI configs set: exit 1 naming the devices not re-rendered", (r.returncode, r.stdout, r.stderr))
-    s, b = api(d, "PUT", "/configs/rr", {"raw_config": {"ntp_ip": "192.0.2.73", "extra_tpl": "header"}})
+    s, b = api(d, "PUT", "/configs/rr", {"raw_config": {"ntp_ip": "192.0.2.73", "X_extra_tpl": "header"}})
     code, body = curl(d, "acme/0004f2000081.cfg")
     t.ok(s == 200 and b.get("id") == "rr" and "rerender" not in b and code == 200 and
          "ntp=192.0.2.73\n" in body, "a re-render that works: 200 with the config as before", (s, b, body[:200]))

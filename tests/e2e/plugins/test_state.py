@@ -43,21 +43,7 @@ def http(d, path, ua=None):
 
 
 def api(d, method, path, body=None, admin=False):
-    tok = d.admin_token if admin else d.token
-    req = urllib.request.Request(f"http://127.0.0.1:{d.api_port}/api/v1{path}", method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {tok}",
-                                          "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=20) as r:
-            raw = r.read()
-            return r.status, json.loads(raw) if raw.strip() else None
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, json.loads(raw)
-        except ValueError:
-            return e.code, raw
+    return d.api(method, path, body, admin=admin, timeout=20)
 
 
 class Events:

@@ -122,6 +122,32 @@ with Daemon(extra=cfg) as d:
          "RRQ sent three times: one transfer answers (one TID)", str([(p[0], p[2]) for p in first]))
     c.close()
 
+    # -- an RRQ retransmitted after progress, or read after the end ---------------
+    # (a loaded server reads its listen socket late: the copy must not start a
+    # second transfer, which would send DATA 1 from a new TID mid-transfer, or
+    # a ghost transfer to a client that has gone, holding a per-client slot)
+    c = R.Client(P, timeout=1.0)
+    tids = set()
+
+    def resend(cl, res, block, payload, frm):
+        tids.add(frm)
+        if block == 4:
+            cl.sock.sendto(R.rrq("ten.bin"), cl.addr)
+    r = c.get("ten.bin", on_data=resend)
+    t.ok(r.ok and r.data == data and len(tids) == 1,
+         "RRQ resent after block 4: the transfer completes from one TID, no second one",
+         f"{r.error} tids={tids}")
+    c.sock.sendto(R.rrq("ten.bin"), c.addr)
+    try:
+        late = c.recv()
+    except socket.timeout:
+        late = None
+    t.ok(late is None, "the same RRQ from the same port just after the end: no ghost transfer",
+         str(late and late[:3]))
+    c.close()
+    r = R.get(P, "ten.bin")
+    t.ok(r.ok and r.data == data, "the same file from a new port right after: served", str(r.error))
+
     # -- retransmission, duplicate ACKs, Sorcerer's Apprentice -----------------
     c = R.Client(P)
     c.sock.sendto(R.rrq("ten.bin"), c.addr)
