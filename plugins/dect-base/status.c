@@ -137,7 +137,12 @@ static int field(json_t *base, json_t *byidx, const char *k, size_t kn, const ch
 				return fail(err, errn, line, "battery: not an integer in 0..100 (%)");
 			json_object_set_new(h, "battery", json_integer(num));
 		} else if (kn == 5 && memcmp(k, "state", 5) == 0) {
-			if (vn == 0 || vn > 24 || strspn(v, "abcdefghijklmnopqrstuvwxyz_") < vn)
+			bool word = vn > 0 && vn <= 24;
+
+			/* v is not NUL-terminated: bytes, not strspn */
+			for (size_t i = 0; word && i < vn; i++)
+				word = (v[i] >= 'a' && v[i] <= 'z') || v[i] == '_';
+			if (!word)
 				return fail(err, errn, line, "state: not a word of a-z and _");
 			json_object_set_new(h, "state", json_stringn(v, vn));
 		} else if ((kn == 4 && memcmp(k, "name", 4) == 0) ||
