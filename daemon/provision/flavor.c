@@ -117,12 +117,15 @@ json_t *prov_type_layer(const struct pp_registry *reg, const json_t *dev, json_t
 
 json_t *prov_hook_config(const struct pp_plugin *p, const json_t *base)
 {
-	json_t *eff = json_deep_copy(p ? pp_plugin_autoprov(p) : NULL);
+	json_t *eff = json_deep_copy(p ? pp_plugin_autoprov(p) : NULL), *b;
 
 	if (!eff)
 		eff = json_object();
-	if (eff && json_is_object(base))
-		pp_json_merge(eff, base);
+	/* merged from a copy: nothing the hook is given is shared */
+	if (eff && json_is_object(base) && (b = json_deep_copy(base))) {
+		pp_json_merge(eff, b);
+		json_decref(b);
+	}
 	return eff;
 }
 

@@ -649,12 +649,18 @@ void prov_forget_disk(struct pp_prov *p, const json_t *dev)
 
 /* ---- after the commit: hooks, logs -------------------------------------- */
 
+/* The hook gets its own copies: a module may keep references (json_incref)
+ * to what it is given, and the device document is also the answer an API
+ * thread is writing out (jansson's reference counts are no synchronisation
+ * between threads). */
 static void fire(const struct pp_plugin *p, enum pp_dev_event ev, const json_t *dev,
 		 const json_t *base)
 {
-	json_t *c = prov_hook_config(p, base);
+	json_t *c = prov_hook_config(p, base), *d = json_deep_copy(dev);
 
-	pp_hooks_device(p, ev, dev, c);
+	if (d && c)
+		pp_hooks_device(p, ev, d, c);
+	json_decref(d);
 	json_decref(c);
 }
 
