@@ -501,6 +501,20 @@ def run(d, inc):
     t.ok(s["polls"] < polls and s["failures"] == 0,
          "new settings: a new instance (its counters start again)", (polls, s))
 
+    # a reload whose new instance cannot start fails; the old instance serves on
+    d.cfg["plugins"]["settings"]["dect-base"]["status_url"] = "ftp://127.0.0.1/status"
+    with open(d.config_path, "w") as f:
+        f.write(to_yaml(d.cfg))
+    n_failed = len(d.log_events("reload.failed"))
+    d.reload()
+    failed = wait_for(lambda: d.log_events("reload.failed")[n_failed:], "reload failed")
+    s = wait_for(lambda: (lambda x: x if x and x["polls"] >= 1 else None)(dect()), "polls")
+    t.ok(failed and "init failed" in failed[0].get("error", "") and s and s["failures"] == 0 and
+         s["status_url"].startswith("http://"),
+         "a reload whose new init fails: reload.failed, the old instance started again and polling",
+         (failed, s))
+    d.cfg["plugins"]["settings"]["dect-base"]["status_url"] = s["status_url"] if s else ""
+
     # ---- asterisk-pjsip ------------------------------------------------------------------------------
     api("POST", "/configs", {"id": "l2", "raw_config": {"sip_lines": [
         {"line": 1, "username": "2001", "password": "pw1", "display_name": "Alice"},
