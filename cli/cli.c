@@ -167,7 +167,7 @@ static const char devices_help[] =
 	"       phoneprov [-c FILE] [--json] devices show MAC\n"
 	"       phoneprov [-c FILE] [--json] devices add MAC [--ip=IP] [--vendor=V] [--model=M]\n"
 	"                 [--version=V] [--serial=S] [--config=ID] [--plugin=NAME]\n"
-	"                 [--phone-type=T] [--description=TEXT]\n"
+	"                 [--phone-type=T] [--extra=JSON] [--description=TEXT]\n"
 	"       phoneprov [-c FILE] [--json] devices set MAC [the options of add]\n"
 	"       phoneprov [-c FILE] [--json] devices rm MAC\n"
 	"Manage the device table in the store (works while phoneprovd runs).\n"
@@ -179,6 +179,8 @@ static const char devices_help[] =
 	"         it has a plugin and a config\n"
 	"  set    change the given fields of a device (an empty value removes one, e.g.\n"
 	"         --config=); associated and rendered again in the same transaction\n"
+	"         --extra='{\"room\": \"A101\"}': the phone type's extra fields (a JSON\n"
+	"         object, checked against the type's schema; set replaces them all)\n"
 	"  rm     delete a device (its IP mapping and its rendered files)\n";
 
 /* Device fields a client sets: the options of add/set, the filters of list. */
@@ -192,6 +194,7 @@ static const struct option dev_opts[] = {
 	{ "plugin", required_argument, NULL, 'p' },
 	{ "phone-type", required_argument, NULL, 't' },
 	{ "description", required_argument, NULL, 'd' },
+	{ "extra", required_argument, NULL, 'x' },
 	{ "state", required_argument, NULL, 'S' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -215,6 +218,7 @@ static const char *dev_field(int o)
 	case 'p': return "plugin";
 	case 't': return "phone_type";
 	case 'd': return "description";
+	case 'x': return "extra";
 	case 'S': return "state";
 	default: return NULL;
 	}
@@ -318,7 +322,7 @@ static int devices_list(struct pp_cli *c, int argc, char **argv)
 
 	while ((o = pp_cli_getopt("devices list", argc, argv, "h", dev_opts)) != -1) {
 		if (o == PP_CLI_BADOPT || o == 'h' || !dev_field(o) || o == 'd' || o == 's' ||
-		    o == 'r') {
+		    o == 'r' || o == 'x') {
 			json_decref(l.filter);
 			if (o == 'h') {
 				fputs(devices_help, stdout);
@@ -446,6 +450,19 @@ static int devices_write(struct pp_cli *c, int argc, char **argv, enum pp_dev_wr
 			json_decref(body);
 			return pp_cli_usage_error(cmd, "option '%s' needs a non-empty value",
 						  argv[optind - 1]);
+		}
+		if (o == 'x' && *optarg) {
+			/* --extra='{"room": "A101"}': the phone type's extra fields */
+			json_t *x = json_loads(optarg, JSON_DECODE_ANY, NULL);
+
+			if (!json_is_object(x)) {
+				json_decref(x);
+				json_decref(body);
+				return pp_cli_usage_error(cmd, "--extra needs a JSON object, e.g. "
+							  "--extra='{\"room\": \"A101\"}'");
+			}
+			json_object_set_new(body, "extra", x);
+			continue;
 		}
 		/* set: an empty value removes the field */
 		json_object_set_new(body, dev_field(o), *optarg ? json_string(optarg) : json_null());

@@ -61,6 +61,7 @@ int pp_cmd_synchronize(struct pp_cli *c, int argc, char **argv);
 int pp_cmd_plugins(struct pp_cli *c, int argc, char **argv);
 int pp_cmd_render(struct pp_cli *c, int argc, char **argv);
 int pp_cmd_identify(struct pp_cli *c, int argc, char **argv);
+int pp_cmd_phone_types(struct pp_cli *c, int argc, char **argv); /* cli_flavors.c */
 /* dhcp module */
 int pp_cmd_dhcpd_config(struct pp_cli *c, int argc, char **argv);
 int pp_cmd_import_pcap(struct pp_cli *c, int argc, char **argv);

@@ -32,6 +32,7 @@ static const struct command commands[] = {
 	{ "status", pp_cmd_status, "the running daemon (through the API), else the store" },
 	{ "check-config", pp_cmd_check_config, "validate the configuration and plugins" },
 	{ "plugins", pp_cmd_plugins, "list the plugins and what they support" },
+	{ "phone-types", pp_cmd_phone_types, "list the phone types users choose from" },
 	{ "devices", pp_cmd_devices, "list|show|add|set|rm devices in the store" },
 	{ "configs", pp_cmd_configs, "list|show|add|set|rm configs" },
 	{ "reconfigure", pp_cmd_reconfigure, "re-associate and re-render devices (MAC...)" },

@@ -16,11 +16,18 @@
 #include "lib/log.h"
 #include "daemon/monitor/monitor.h"
 
-/* ---- jobs thread -------------------------------------------------------- */
+/* ---- jobs thread --------------------------------------------------------
+
+   Each plugin with a job hook has one schedule, kept with its instance
+   (pp_plugin_job_sched): the first call runs at start and decides
+   (PP_ENOTSUP: never scheduled again); a failure is logged and the job runs
+   again one interval later, like a success. A reload that keeps the
+   instance keeps its schedule, re-timed to the new interval (the last
+   call + interval); a new instance starts due. Calls are never concurrent:
+   this one thread makes them all. */
 
 struct job_ent {
 	const struct pp_plugin *p;
-	int64_t next_ms;    /* -1 = never again */
 };
 
 struct pp_jobs {
@@ -36,7 +43,8 @@ struct pp_jobs {
 	struct pp_monitors *mons;    /* call-record monitors (daemon/monitor) */
 };
 
-/* Jobs of a snapshot's plugins, each due now (called once at start). */
+/* The jobs of a snapshot's plugins; schedules kept by adopted instances
+ * follow the (maybe new) interval. */
 static void jobs_build(struct pp_jobs *j, struct pp_snapshot *s)
 {
 	size_t n = pp_registry_count(s->reg);
@@ -52,9 +60,23 @@ static void jobs_build(struct pp_jobs *j, struct pp_snapshot *s)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct pp_plugin *p = pp_registry_at(s->reg, i);
+		struct pp_job_sched js;
 
-		if (pp_plugin_has_job(p))
-			j->jobs[j->n_jobs++] = (struct job_ent){ p, 0 };
+		if (!pp_plugin_has_job(p))
+			continue;
+		j->jobs[j->n_jobs++] = (struct job_ent){ p };
+		if (pp_plugin_job_sched(p, &js) && js.next_ms > 0) {
+			int64_t iv = pp_plugin_job_interval_ms(p);
+
+			if (js.interval_ms != iv) {
+				pp_log(PP_LOG_INFO, "plugin.job_retimed", "plugin=%s interval_ms=%lld "
+				       "was_ms=%lld", p->name, (long long)iv,
+				       (long long)js.interval_ms);
+				js.next_ms += iv - js.interval_ms;
+				js.interval_ms = iv;
+				pp_plugin_job_sched_set(p, &js);
+			}
+		}
 	}
 }
 
@@ -90,28 +112,38 @@ static void *jobs_main(void *arg)
 		jobs_follow(j);
 
 		for (size_t i = 0; i < j->n_jobs; i++) {
-			struct job_ent *e = &j->jobs[i];
+			const struct pp_plugin *p = j->jobs[i].p;
+			struct pp_job_sched js;
+			int64_t t0, iv;
 			int rc;
 
-			if (e->next_ms < 0)
+			if (!pp_plugin_job_sched(p, &js) || js.next_ms < 0)
 				continue;
-			if (e->next_ms <= now) {
+			if (js.next_ms <= now) {
 				pthread_mutex_unlock(&j->lock);
-				rc = pp_plugin_job(e->p);
+				t0 = pp_now_ms();
+				rc = pp_plugin_job(p);
 				pthread_mutex_lock(&j->lock);
+				iv = pp_plugin_job_interval_ms(p);
+				js.last_ms = t0;
 				if (rc == PP_ENOTSUP) {
-					e->next_ms = -1;
-					pp_log(PP_LOG_DEBUG, "plugin.job_off", "plugin=%s", e->p->name);
-					continue;
+					js.next_ms = -1;
+					pp_log(PP_LOG_INFO, "plugin.job_off", "plugin=%s reason=\"not "
+					       "implemented\"", p->name);
+				} else {
+					if (rc != PP_OK)
+						pp_log(PP_LOG_WARN, "plugin.job_failed",
+						       "plugin=%s rc=%d error=\"%s\" retry_in_ms=%lld",
+						       p->name, rc, pp_strerror(rc), (long long)iv);
+					js.next_ms = pp_now_ms() + iv;
 				}
-				if (rc != PP_OK)
-					pp_log(PP_LOG_WARN, "plugin.job_failed", "plugin=%s rc=%d",
-					       e->p->name, rc);
-				e->next_ms = pp_now_ms() +
-					     1000 * (int64_t)pp_plugin_job_interval(e->p);
+				js.interval_ms = iv;
+				pp_plugin_job_sched_set(p, &js);
+				if (js.next_ms < 0)
+					continue;
 			}
-			if (e->next_ms < next)
-				next = e->next_ms;
+			if (js.next_ms < next)
+				next = js.next_ms;
 		}
 		{
 			int64_t wait = next - pp_now_ms();

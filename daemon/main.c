@@ -195,8 +195,12 @@ static void reload(struct pp_daemon *d, struct modules *m)
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
 		 (unsigned long long)(pp_mono_ns() / 1000));
 	notify(msg);
+	/* hooks: the running instances are kept or handed over, never doubled
+	 * (pp_registry_adopt_hooks, docs/flavors.md) */
 	if (pp_config_load(cur->cfg->path, &cfg, &err) != PP_OK ||
-	    pp_registry_load(cfg, &reg, &err) != PP_OK) {
+	    pp_registry_load_ex(cfg, PP_REG_NO_HOOKS, &reg, &err) != PP_OK ||
+	    pp_registry_adopt_hooks(reg, cur->reg, &err) != PP_OK) {
+		pp_registry_free(reg);
 		pp_log(PP_LOG_ERROR, "reload.failed", "error=%s keeping=%llu",
 		       pp_q(q, sizeof(q), err.msg), (unsigned long long)cur->generation);
 		pp_config_free(cfg);

@@ -5,7 +5,7 @@
 #                   integration tests start the sanitized daemon; the console's
 #                   browser tests run in build/ only, their API in the http suite)
 #   3. build-tsan/  TSan: the threaded suites (tftp http core dhcp store plugins
-#                   monitor), apart from tests of single-threaded paths (the
+#                   monitor flavors), apart from tests of single-threaded paths (the
 #                   CLI's, the vendors' golden renders, the TFTP flood)
 #   4. build-release/ -Dbuildtype=release (-O3, -Werror): compiled, not run,
 #                   so that a benchmark's build never breaks
@@ -80,9 +80,9 @@ else
 fi
 
 TSAN_SUITES=(--suite tftp --suite http --suite core --suite dhcp --suite store --suite plugins
-	--suite monitor)
+	--suite monitor --suite flavors)
 [ ${#EXTRA[@]} -gt 0 ] && TSAN_SUITES=("${EXTRA[@]}")
-say "build-tsan (ThreadSanitizer: tftp http core dhcp store plugins monitor)"
+say "build-tsan (ThreadSanitizer: tftp http core dhcp store plugins monitor flavors)"
 if build "$B-tsan" -Db_sanitize=thread -Db_lundef=false; then
 	# the CLI's own tests (one single-threaded process per command), the
 	# vendors' identification and golden renders (one request at a time) and

@@ -770,7 +770,8 @@ static int load_settings(struct ctx *x, const struct pp_ynode *n, struct pp_conf
 
 static int load_plugins(struct ctx *x, const struct pp_ynode *root, struct pp_config *c)
 {
-	static const char *const keys[] = { "dir", "local_dir", "enabled", "settings", NULL };
+	static const char *const keys[] = { "dir", "local_dir", "enabled", "settings",
+					    "all_types_public", NULL };
 	const struct pp_ynode *s, *n;
 	const char *ld;
 	int rc;
@@ -791,6 +792,9 @@ static int load_plugins(struct ctx *x, const struct pp_ynode *root, struct pp_co
 		return rc;
 	if ((n = pp_ymap_get(s, "settings")) && (rc = load_settings(x, n, c)))
 		return rc;
+	if ((n = pp_ymap_get(s, "all_types_public")) &&
+	    pp_y_bool(n, "plugins.all_types_public", &c->plugins.all_types_public, x->err))
+		return PP_EINVAL;
 	return PP_OK;
 }
 

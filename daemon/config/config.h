@@ -78,6 +78,7 @@ struct pp_config {
 		char **enabled;    /* else this list */
 		size_t n_enabled;
 		json_t *settings;  /* object: plugin name -> object (never NULL) */
+		bool all_types_public; /* special phone types open to every token */
 	} plugins;
 };
 

@@ -387,7 +387,7 @@ static enum MHD_Result param_cb(void *cls, enum MHD_ValueKind kind, const char *
 	(void)kind;
 	(void)value;
 	for (const char *const *a = pc->allowed; *a; a++)
-		if (strcmp(*a, key) == 0)
+		if (strcmp(*a, key) == 0 || strcmp(*a, "*") == 0)
 			return MHD_YES;
 	pc->bad = key;
 	return MHD_NO;

@@ -98,6 +98,8 @@ enum MHD_Result api_whoami(struct api_req *r);
 /* The web console (api_console.c): GET/HEAD of a console page outside
  * /api/v1; false when path names none (the caller answers 404). */
 bool api_console_serve(struct api_req *r, const char *path, enum MHD_Result *ret);
+enum MHD_Result api_phone_types(struct api_req *r);  /* api_flavors.c */
+enum MHD_Result api_plugin_route(struct api_req *r); /* api_flavors.c */
 
 /* The routes (api_routes.c): one row per path and method. */
 struct api_route {

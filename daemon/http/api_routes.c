@@ -21,6 +21,7 @@ static const char *const records_params[] = { "since", "limit", "monitor", "numb
 					      NULL };
 static const char *const events_params[] = { "since", NULL };
 static const char *const file_params[] = { "path", NULL };
+static const char *const any_query[] = { "*", NULL }; /* passed on, not checked */
 
 const struct api_route api_routes[] = {
 	{ "/health", "GET", none, api_health },
@@ -44,9 +45,17 @@ const struct api_route api_routes[] = {
 	{ "/configs/{id}", "DELETE", none, api_configs },
 	{ "/plugins", "GET", none, api_plugins },
 	{ "/plugins/{name}", "GET", none, api_plugins },
+	/* a plugin's own routes (api_flavors.c); "{path}" spans the rest of
+	 * the path, any query goes to the plugin; the packages rows below win */
+	{ "/plugins/{name}/{path}", "GET", any_query, api_plugin_route },
+	{ "/plugins/{name}/{path}", "POST", any_query, api_plugin_route },
+	{ "/plugins/{name}/{path}", "PUT", any_query, api_plugin_route },
+	{ "/plugins/{name}/{path}", "PATCH", any_query, api_plugin_route },
+	{ "/plugins/{name}/{path}", "DELETE", any_query, api_plugin_route },
 	{ "/plugins/{name}/packages", "GET", none, api_plugins },
 	{ "/plugins/{name}/packages/{package}", "POST", none, api_plugins },
 	{ "/plugins/{name}/packages/{package}", "DELETE", none, api_plugins },
+	{ "/phone_types", "GET", none, api_phone_types },
 	{ "/operations", "GET", none, api_operations },
 	{ "/operations/{id}", "GET", none, api_operations },
 	{ "/dhcpd.conf", "GET", dhcpd_params, api_dhcpd_conf },
@@ -70,6 +79,8 @@ bool api_route_match(const char *path, const struct api_req *r)
 		n = (size_t)(path - s);
 		if (i >= r->nseg)
 			return false;
+		if (!*path && n == 6 && memcmp(s, "{path}", 6) == 0)
+			return true; /* a last "{path}": the rest, one segment or more */
 		if (!(s[0] == '{' && s[n - 1] == '}') &&
 		    (strlen(r->seg[i]) != n || memcmp(r->seg[i], s, n) != 0))
 			return false;

@@ -95,16 +95,53 @@ bool pp_plugin_has_job(const struct pp_plugin *p)
 
 int pp_plugin_job(const struct pp_plugin *p)
 {
-	struct pp_hooks *hk = pp_priv(p)->hooks;
+	struct pp_hooks *hk = pp_hooks_enter(pp_priv(p)->hooks);
+	int rc = PP_HOOK(hk, job) ? hk->h->job(hk->state) : PP_ENOTSUP;
 
-	return PP_HOOK(hk, job) ? hk->h->job(hk->state) : PP_ENOTSUP;
+	pp_hooks_leave(hk);
+	return rc;
+}
+
+int64_t pp_plugin_job_interval_ms(const struct pp_plugin *p)
+{
+	struct pp_hooks *hk = pp_priv(p)->hooks;
+	const json_t *v = json_object_get(pp_priv(p)->settings, "job_interval_s");
+
+	/* plugins.settings.<name>.job_interval_s wins (checked at load) */
+	if (json_is_number(v) && json_number_value(v) > 0)
+		return (int64_t)(json_number_value(v) * 1000.0 + 0.5);
+	return PP_HOOK(hk, job) && hk->h->job_interval_s ? 1000 * (int64_t)hk->h->job_interval_s :
+							    60000;
 }
 
 unsigned pp_plugin_job_interval(const struct pp_plugin *p)
 {
-	struct pp_hooks *hk = pp_priv(p)->hooks;
+	return (unsigned)((pp_plugin_job_interval_ms(p) + 999) / 1000);
+}
 
-	return PP_HOOK(hk, job) && hk->h->job_interval_s ? hk->h->job_interval_s : 60;
+bool pp_plugin_job_sched(const struct pp_plugin *p, struct pp_job_sched *out)
+{
+	struct pp_hooks *hk = pp_hooks_enter(pp_priv(p)->hooks);
+
+	if (!hk)
+		return false;
+	out->next_ms = hk->job_next_ms;
+	out->last_ms = hk->job_last_ms;
+	out->interval_ms = hk->job_interval_ms;
+	pp_hooks_leave(hk);
+	return true;
+}
+
+void pp_plugin_job_sched_set(const struct pp_plugin *p, const struct pp_job_sched *in)
+{
+	struct pp_hooks *hk = pp_hooks_enter(pp_priv(p)->hooks);
+
+	if (!hk)
+		return;
+	hk->job_next_ms = in->next_ms;
+	hk->job_last_ms = in->last_ms;
+	hk->job_interval_ms = in->interval_ms;
+	pp_hooks_leave(hk);
 }
 
 bool pp_plugin_has_run_hook(const struct pp_plugin *p)

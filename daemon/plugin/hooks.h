@@ -7,9 +7,12 @@
  * Fields are only ever appended: a module built against an older header has
  * a smaller `size` and the daemon never reads past it.
  *
- * Threads: init/fini run where the registry is (re)loaded; on_device_* and
- * score run on the TFTP/HTTP/DHCP threads (concurrently: be thread-safe);
- * job runs on the jobs thread; run (call-record monitor) on its own thread.
+ * Threads: init/fini run where the registry is (re)loaded (the main
+ * thread); on_device* run after the commit on the thread that made the
+ * change (API threads, the CLI, the provisioning worker) and score on the
+ * TFTP/HTTP/DHCP threads (concurrently: be thread-safe); routes on the API
+ * threads (concurrently); job on the jobs thread (never two at once); run
+ * (call-record monitor) on its own thread. docs/flavors.md has the rules.
  * Functions return PP_OK (0) or a negative PP_E* code (daemon/common.h). */
 #ifndef PP_HOOKS_H
 #define PP_HOOKS_H
@@ -27,18 +30,37 @@ struct pp_hook_info {
 	const char *vendor, *model, *version, *mac, *serial;
 };
 
-/* A call to /api/v1/plugins/<name>/<sub path>. */
+/* A call to /api/v1/plugins/<name>/<sub path> (docs/flavors.md, "Routes").
+ * Everything is borrowed for the duration of the call. */
 struct pp_hook_request {
 	const char *method;   /* "GET", "POST", ... */
-	const char *path;     /* below /api/v1/plugins/<name>/, no leading '/' */
-	const char *query;    /* raw query string or "" */
+	const char *path;     /* below /api/v1/plugins/<name>/, no leading '/',
+			       * percent-decoded segments joined by '/' */
+	const char *query;    /* raw query string (still percent-encoded) or "" */
 	const char *body;     /* request body (NUL-terminated) or "" */
 	size_t body_len;
+	/* appended (ABI 1, phone flavors): */
+	const json_t *query_args; /* the query decoded: object name -> string */
+	const json_t *json;   /* the body parsed when it is JSON, else NULL */
+	bool admin;           /* the caller presented the admin token */
 };
+/* Filled by the hook. Return PP_OK with status (100-599; 0 = 200) and body
+ * (a JSON object or array the daemon takes over and frees; NULL = no body),
+ * or a PP_E* code with error (and field) set: the client gets
+ * {"error": error, "field": field} with the code's status (PP_EINVAL 422,
+ * PP_EBADREQ 400, PP_ENOENT 404, PP_EACCES 403, PP_EEXIST 409, PP_EBUSY
+ * 503, PP_ENOTSUP 501, else 500). Anything else is the hook's fault: 500. */
 struct pp_hook_response {
-	int status;           /* HTTP status; 0 = 404 */
+	int status;           /* HTTP status; 0 = 200 */
 	json_t *body;         /* set by the hook, freed by the daemon */
+	char error[256];      /* with a PP_E* return: the message */
+	char field[64];       /* with a PP_E* return: the input at fault ("" = none) */
 };
+
+/* on_device's event */
+#define PP_DEVICE_CREATED 0
+#define PP_DEVICE_UPDATED 1
+#define PP_DEVICE_DELETED 2
 
 /* Call-record monitor context. */
 struct pp_monitor_ctx {
@@ -67,6 +89,17 @@ struct pp_plugin_hooks {
 	unsigned job_interval_s;
 	/* Call-record monitor: loops while *ctx->running, pushing records. */
 	int (*run)(void *state, struct pp_monitor_ctx *ctx);
+	/* ---- appended (phone flavors, docs/flavors.md) ---- */
+	/* Device lifecycle with the device's effective config (its plugin's
+	 * autoprov <- general settings <- its config chain <- phone type:
+	 * what its templates see), called after the commit, exactly once per
+	 * change, on the thread that made the change (API, CLI, provisioning
+	 * worker): be thread-safe. When set, on_device_create/update/delete
+	 * are not called. event: PP_DEVICE_CREATED, _UPDATED, _DELETED. */
+	void (*on_device)(void *state, int event, const json_t *device, const json_t *config);
+	/* Sub paths of routes that need the admin token: fnmatch(3) patterns
+	 * (e.g. "config", "admin/\*"), NULL-terminated; NULL = none. */
+	const char *const *admin_routes;
 };
 
 #endif

@@ -143,13 +143,43 @@ bool pp_registry_common_file(const struct pp_registry *r, const char *path,
 /* ---- C hooks (hooks.h), called by the daemon ----------------------------- */
 
 enum pp_dev_event { PP_HOOK_CREATE, PP_HOOK_UPDATE, PP_HOOK_DELETE };
-/* on_device_create/update/delete of p's hooks (nothing without hooks). */
-void pp_hooks_device(const struct pp_plugin *p, enum pp_dev_event ev, const json_t *dev);
+/* p's lifecycle hook for a device event (nothing without hooks): on_device
+ * when the module has it (with config, the device's effective config), else
+ * on_device_create/update/delete. */
+void pp_hooks_device(const struct pp_plugin *p, enum pp_dev_event ev, const json_t *dev,
+		     const json_t *config);
 bool pp_plugin_has_hooks(const struct pp_plugin *p);
-/* The plugin's job: present? run it; its interval in seconds (default 60). */
+/* The plugin's routes hook (/api/v1/plugins/<name>/<path>): present? call
+ * it (any thread); does `path` need the admin token (its admin_routes)? */
+struct pp_hook_request;
+struct pp_hook_response;
+bool pp_plugin_has_routes(const struct pp_plugin *p);
+int pp_plugin_route(const struct pp_plugin *p, const struct pp_hook_request *rq,
+		    struct pp_hook_response *rs);
+bool pp_plugin_route_admin(const struct pp_plugin *p, const char *path);
+/* The plugin's job: present? run it; its interval: the setting
+ * plugins.settings.<name>.job_interval_s (seconds, may have a fraction),
+ * else the module's job_interval_s, else 60 s. */
 bool pp_plugin_has_job(const struct pp_plugin *p);
 int pp_plugin_job(const struct pp_plugin *p);
 unsigned pp_plugin_job_interval(const struct pp_plugin *p);
+int64_t pp_plugin_job_interval_ms(const struct pp_plugin *p);
+/* The job's schedule, kept with the plugin's instance (a reload that keeps
+ * the instance keeps it; a new instance starts due). Jobs thread only.
+ * false when the plugin has no live instance. */
+struct pp_job_sched {
+	int64_t next_ms;   /* 0 = due now (the first call), -1 = never again */
+	int64_t last_ms;   /* when the last call started, 0 = never */
+	int64_t interval_ms; /* the interval next_ms was computed with */
+};
+bool pp_plugin_job_sched(const struct pp_plugin *p, struct pp_job_sched *out);
+void pp_plugin_job_sched_set(const struct pp_plugin *p, const struct pp_job_sched *in);
+/* SIGHUP: give the plugins of a registry loaded with PP_REG_NO_HOOKS their
+ * instances from the running registry `old`: adopted when hooks.so and the
+ * settings (less job_interval_s) are unchanged, else the old one is retired
+ * (fini) before the new one's init (hooks_int.h). Main thread. */
+int pp_registry_adopt_hooks(struct pp_registry *nr, const struct pp_registry *old,
+			    struct pp_err *err);
 /* The plugin's C call-record monitor (the run hook): present? run it (on
  * the calling thread, until it returns). */
 struct pp_monitor_ctx;

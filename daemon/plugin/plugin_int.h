@@ -62,6 +62,7 @@ struct pp_plugin_priv {
 	uint64_t hash;               /* of plugin.yml, templates and settings */
 	struct pp_hooks *hooks;      /* NULL without hooks.so */
 	struct pp_mon_set *monitors; /* plugin.yml `monitors:` (never NULL once loaded) */
+	struct pp_ptypes *ptypes;    /* plugin.yml `phone_types:` (phonetypes.c) */
 	size_t index;                /* position in the registry */
 };
 

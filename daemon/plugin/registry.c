@@ -18,6 +18,7 @@
 #include "lib/safepath.h"
 #include "lib/yamltree.h"
 #include "hooks_int.h"
+#include "phonetypes.h"
 #include "monitor_int.h"
 #include "render.h"
 
@@ -29,6 +30,7 @@ struct pp_registry {
 	size_t n;
 	struct pp_ex_set *ids;   /* every rule and per-device file pattern */
 	uint64_t hash;
+	bool all_types_public;   /* plugins.all_types_public */
 };
 
 const char *pp_score_name(int score)
@@ -726,108 +728,6 @@ const struct mst_tpl *pp_file_template(const struct pp_file_spec *fs, const char
 	return fs->tpl;
 }
 
-/* ---- phone types -------------------------------------------------------- */
-
-static const char *const pt_keys[] = {
-	"name", "display_index", "special", "models", "codec", "prevent_sip", "extra_fields",
-	"description", NULL,
-};
-static const char *const xf_keys[] = {
-	"name", "type", "required", "default", "pattern", "description", NULL,
-};
-
-static int load_extra_field(const struct pp_ynode *n, struct pp_err *err)
-{
-	static const char *const types[] = { "string", "integer", "boolean", "number", "password",
-					     "ip", "mac", "list", NULL };
-	const char *name, *type, *pat;
-	const char *const *t;
-	bool b;
-
-	if (pp_y_check_keys(n, xf_keys, "extra field", err) ||
-	    str_at(n, "name", "extra field", true, &name, err) ||
-	    str_at(n, "type", "extra field", false, &type, err) ||
-	    bool_at(n, "required", false, &b, err) ||
-	    str_at(n, "pattern", "extra field", false, &pat, err) ||
-	    str_at(n, "description", "extra field", false, &name, err))
-		return PP_EINVAL;
-	if (type) {
-		for (t = types; *t && strcmp(*t, type); t++)
-			;
-		if (!*t) {
-			pp_y_err(err, pp_ymap_get(n, "type"), "type must be one of string, integer, "
-				 "boolean, number, password, ip, mac, list; not '%s'", type);
-			return PP_EINVAL;
-		}
-	}
-	if (pat && *pat) {
-		struct pp_ynode *pn = pp_ymap_get(n, "pattern");
-		PCRE2_SIZE off;
-		int ec;
-		pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, pn->len, PCRE2_UTF, &ec, &off,
-					       NULL);
-
-		if (!re) {
-			PCRE2_UCHAR m[256];
-
-			pcre2_get_error_message(ec, m, sizeof(m));
-			pp_err_at(err, pn->file, pn->line, scalar_col(pn, off), "pattern: %s",
-				  (const char *)m);
-			return PP_EINVAL;
-		}
-		pcre2_code_free(re);
-	}
-	return PP_OK;
-}
-
-static int load_phone_types(struct pp_plugin *p, const struct pp_ynode *n, struct pp_err *err)
-{
-	if (!n)
-		return PP_OK;
-	if (pp_y_expect(n, PP_Y_SEQ, "phone_types", err))
-		return PP_EINVAL;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct pp_ynode *t = n->vals[i], *ms, *xf;
-		const char *s;
-		bool b;
-
-		if (pp_y_check_keys(t, pt_keys, "phone type", err) ||
-		    str_at(t, "name", "phone type", true, &s, err) ||
-		    str_at(t, "description", "phone type", false, &s, err) ||
-		    int_at(t, "display_index", -1000000, 1000000, err) ||
-		    bool_at(t, "special", false, &b, err) || bool_at(t, "prevent_sip", false, &b, err))
-			return PP_EINVAL;
-		if ((ms = pp_ymap_get(t, "models"))) {
-			if (pp_y_expect(ms, PP_Y_SEQ, "models", err))
-				return PP_EINVAL;
-			for (size_t k = 0; k < ms->n; k++) {
-				if (pp_y_str(ms->vals[k], "models", &s, err))
-					return PP_EINVAL;
-				if (!pp_plugin_model(p, s)) {
-					pp_y_err(err, ms->vals[k], "models: unknown model '%s' "
-						 "(not in models:)", s);
-					return PP_EINVAL;
-				}
-			}
-		}
-		if ((ms = pp_ymap_get(t, "codec"))) {
-			if (pp_y_expect(ms, PP_Y_SEQ, "codec", err))
-				return PP_EINVAL;
-			for (size_t k = 0; k < ms->n; k++)
-				if (pp_y_str(ms->vals[k], "codec", &s, err))
-					return PP_EINVAL;
-		}
-		if ((xf = pp_ymap_get(t, "extra_fields"))) {
-			if (pp_y_expect(xf, PP_Y_SEQ, "extra_fields", err))
-				return PP_EINVAL;
-			for (size_t k = 0; k < xf->n; k++)
-				if (load_extra_field(xf->vals[k], err))
-					return PP_EINVAL;
-		}
-	}
-	return PP_OK;
-}
-
 /* ---- one plugin --------------------------------------------------------- */
 
 static const char *const top_keys[] = {
@@ -842,6 +742,7 @@ static void plugin_free(struct pp_plugin *p)
 	if (pv) {
 		pp_hooks_unload(pv->hooks);
 		pp_mon_set_free(pv->monitors);
+		pp_ptypes_free(pv->ptypes);
 		for (size_t i = 0; i < pv->n_models; i++) {
 			struct pp_model *m = &pv->models[i];
 
@@ -998,7 +899,7 @@ static int load_plugin(const struct pp_config *cfg, const char *name, struct pp_
 	    load_rules(pv, pp_ymap_get(root, "extract"), err) ||
 	    load_files(p, pp_ymap_get(root, "files"), err) ||
 	    pp_dhcp_spec_load(p, pp_ymap_get(root, "dhcp"), err) ||
-	    load_phone_types(p, pp_ymap_get(root, "phone_types"), err))
+	    pp_ptypes_load(p, pp_ymap_get(root, "phone_types"), err))
 		goto out;
 	if (pp_ymap_get(root, "autoprov")) {
 		if (pp_y_expect(pp_ymap_get(root, "autoprov"), PP_Y_MAP, "autoprov", err))
@@ -1008,6 +909,16 @@ static int load_plugin(const struct pp_config *cfg, const char *name, struct pp_
 		pv->autoprov = json_object();
 	}
 	set = json_object_get(cfg->plugins.settings, name);
+	{
+		const json_t *ji = json_object_get(set, "job_interval_s");
+
+		if (ji && (!json_is_number(ji) || json_number_value(ji) <= 0 ||
+			   json_number_value(ji) > 604800)) {
+			pp_err_set(err, "%s: plugins.settings.%s.job_interval_s must be a number of "
+				   "seconds above 0 and at most 604800", cfg->path, name);
+			goto out;
+		}
+	}
 	pv->settings = json_is_object(set) ? json_deep_copy(set) : json_object();
 	pv->plugin_data = json_deep_copy(pv->settings);
 	if (!pv->autoprov || !pv->settings || !pv->plugin_data) {
@@ -1158,6 +1069,7 @@ int pp_registry_load_ex(const struct pp_config *cfg, unsigned flags, struct pp_r
 	if (rc == PP_OK && n && !(r->plugins = calloc(n, sizeof(*r->plugins))))
 		rc = PP_ENOMEM;
 	r->hash = PP_FNV_INIT;
+	r->all_types_public = cfg->plugins.all_types_public;
 	for (size_t i = 0; rc == PP_OK && i < n; i++) {
 		rc = load_plugin(cfg, names[i], &r->plugins[i], err);
 		r->n++;
@@ -1407,4 +1319,9 @@ take:
 		bs = s;
 	}
 	return best;
+}
+
+bool pp_registry_types_public(const struct pp_registry *r)
+{
+	return r && r->all_types_public;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/plugin/phonetypes.h"
 #include "lib/log.h"
 
 #define FIELD_MAX 255
@@ -18,7 +19,8 @@ static const char *const str_fields[] = { "vendor", "model", "version", "serial"
 					  "config", "phone_type", "description" };
 /* Read-only for clients, kept by a PUT. */
 static const char *const server_fields[] = { "state", "created", "updated", "last_seen",
-					     "scores", "dhcp", "render", "provisioned" };
+					     "scores", "dhcp", "render", "provisioned",
+					     "prevent_sip" };
 
 static bool in_list(const char *k, const char *const *list, size_t n)
 {
@@ -134,28 +136,16 @@ int pp_prov_device_check(const json_t *body, bool partial, struct pp_err *err)
 }
 
 /* The phone type, looked up in the device's plugin (or any plugin). Returns
- * 1 when special, 0 when ordinary, -1 when unknown. */
+ * 1 when special (admin-only), 0 when ordinary or when every type is public
+ * (plugins.all_types_public), -1 when unknown. */
 static int phone_type_special(const struct pp_registry *reg, const char *plugin,
 			      const char *type)
 {
-	size_t n = pp_registry_count(reg);
+	const struct pp_ptype *t = pp_phone_type_find(reg, plugin, type);
 
-	for (size_t i = 0; i < n; i++) {
-		const struct pp_plugin *p = pp_registry_at(reg, i);
-		json_t *types, *t;
-		size_t k;
-
-		if (plugin && strcmp(p->name, plugin) != 0)
-			continue;
-		types = json_object_get(p->meta, "phone_types");
-		json_array_foreach(types, k, t) {
-			const char *name = json_string_value(json_object_get(t, "name"));
-
-			if (name && strcmp(name, type) == 0)
-				return json_is_true(json_object_get(t, "special")) ? 1 : 0;
-		}
-	}
-	return -1;
+	if (!t)
+		return -1;
+	return pp_phone_type_special(t) && !pp_registry_types_public(reg) ? 1 : 0;
 }
 
 /* Is the device (as stored) of a special phone type? */
@@ -336,7 +326,12 @@ int delete_txn(struct pp_txn *t, struct job *j)
 	    (rc = pp_dev_del(t, j->mac)) != PP_OK ||
 	    (rc = prov_roles_on_delete(t, j->deleted, j->mac)) != PP_OK)
 		return rc;
-	return prov_event(t, "device.deleted", j->mac, NULL, j->who->source);
+	/* the config the delete hook sees: the device's as it was */
+	json_decref(j->a.hook_base);
+	j->a.hook_base = NULL;
+	if (prov_resolve_config(t, j->a.cfg, j->a.reg, j->deleted, &j->a.hook_base) != PP_OK)
+		j->a.hook_base = NULL;
+	return prov_event_dev(t, "device.deleted", j->mac, j->deleted, NULL, j->who->source);
 }
 
 void delete_after(struct pp_prov *p, struct job *j)
@@ -349,6 +344,8 @@ void delete_after(struct pp_prov *p, struct job *j)
 	a.mac = j->mac;
 	a.old = j->deleted;
 	a.old_plugin = pp_registry_find(j->a.reg, prov_jstr(j->deleted, "plugin"));
+	a.reg = j->a.reg;
+	a.hook_base = j->a.hook_base;
 	prov_hooks(&a);
 }
 

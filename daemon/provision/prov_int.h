@@ -96,6 +96,8 @@ struct apply {
 	const struct pp_plugin *old_plugin;
 	bool created, rendered, changed;
 	bool wrote_commons;          /* this change stored its plugin's common files */
+	json_t *hook_base;           /* the resolved config for the hooks (only when a
+				      * plugin involved has hooks; may be NULL) */
 	struct pp_err err;
 	/* an administrator's change: the first disk mirror write that failed
 	 * after the commit (errno, path), reported to the administrator */
@@ -216,6 +218,26 @@ int prov_event(struct pp_txn *t, const char *type, const char *mac, const char *
  * commit, from disk. */
 int prov_forget_txn(struct pp_txn *t, const json_t *dev);
 void prov_forget_disk(struct pp_prov *p, const json_t *dev);
+/* Phone types (flavor.c, docs/flavors.md). */
+/* An administrator's write: dev's `extra` checked against its phone type's
+ * schema and replaced by the stored form (defaults filled in). */
+int prov_check_extra(const struct pp_registry *reg, json_t *dev, struct pp_err *err);
+/* dev's `prevent_sip` from its phone type under plugin p (removed without one). */
+void prov_set_prevent_sip(const struct pp_registry *reg, json_t *dev, const struct pp_plugin *p);
+/* prov_event with the device's phone_type and prevent_sip. */
+int prov_event_dev(struct pp_txn *t, const char *type, const char *mac, const json_t *dev,
+		   const char *plugin, const char *source);
+/* Add the phone type's layer to a resolved config (codecs, extra,
+ * phone_type); returns config (a new object when config was NULL). */
+json_t *prov_type_layer(const struct pp_registry *reg, const json_t *dev, json_t *config);
+/* The plugin of dev's phone type (plugin p first), NULL without one. */
+const struct pp_plugin *prov_type_plugin(const struct pp_registry *reg, const json_t *dev,
+					 const struct pp_plugin *p);
+/* Has p, or the plugin of dev's phone type, lifecycle hooks? */
+bool prov_hooks_wanted(const struct pp_registry *reg, const json_t *dev,
+		       const struct pp_plugin *p);
+/* The effective config a hook of p sees: p's autoprov <- base (new). */
+json_t *prov_hook_config(const struct pp_plugin *p, const json_t *base);
 /* Hooks of a plugin for a device event (after the commit). */
 void prov_hooks(const struct apply *a);
 /* JOB_DELETE's transaction body and after-commit step (admin.c). */

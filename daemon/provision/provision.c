@@ -138,13 +138,13 @@ int prov_resolve_config(struct pp_txn *t, const struct pp_config *cfg,
 		return rc;
 	g = prov_general_layer(cfg, p);
 	if (!g) {
-		*out = chain;
+		*out = prov_type_layer(reg, dev, chain);
 		return PP_OK;
 	}
 	if (json_is_object(chain))
 		pp_json_merge(g, chain);
 	json_decref(chain);
-	*out = g;
+	*out = prov_type_layer(reg, dev, g);
 	return PP_OK;
 }
 
@@ -198,6 +198,8 @@ void apply_reset(struct apply *a)
 	a->n_removed = a->n_common = 0;
 	a->plugin = a->old_plugin = NULL;
 	a->created = a->rendered = a->changed = a->wrote_commons = false;
+	json_decref(a->hook_base);
+	a->hook_base = NULL;
 	a->disk_errno = 0;
 	a->disk_path[0] = '\0';
 }
@@ -410,6 +412,9 @@ int apply_txn(struct pp_txn *t, void *arg)
 	a->old_plugin = pp_registry_find(a->reg, prov_jstr(a->old, "plugin"));
 	if (a->mutate && (rc = a->mutate(t, a, dev, a->old, a->mutate_arg)) != PP_OK)
 		return rc;
+	/* an administrator's write: extra against the phone type's schema */
+	if (a->mutate && (rc = prov_check_extra(a->reg, dev, &a->err)) != PP_OK)
+		return rc;
 	/* a new device without a config: the autocreate or default config */
 	if (a->created && (rc = prov_roles_on_create(a->prov, t, dev, a->mac, !a->source)) != PP_OK)
 		return rc;
@@ -467,15 +472,16 @@ int apply_txn(struct pp_txn *t, void *arg)
 		}
 	}
 	json_object_set_new(dev, "scores", scores_json(a->reg, sc));
+	prov_set_prevent_sip(a->reg, dev, p);
 	if (strcmp(prov_jstr(dev, "plugin"), p ? p->name : "") != 0) {
 		json_object_set_new(dev, "plugin", p ? json_string(p->name) : json_null());
-		if (p && (rc = prov_event(t, "device.associated", a->mac, p->name, a->source)))
+		if (p && (rc = prov_event_dev(t, "device.associated", a->mac, dev, p->name, a->source)))
 			return rc;
 	}
 	if (json_is_null(json_object_get(dev, "plugin")))
 		json_object_del(dev, "plugin");
 	a->plugin = p;
-	if (a->created && (rc = prov_event(t, "device.created", a->mac, NULL, a->source)))
+	if (a->created && (rc = prov_event_dev(t, "device.created", a->mac, dev, NULL, a->source)))
 		return rc;
 	/* render when stale */
 	if ((rc = prov_resolve_config(t, a->cfg, a->reg, dev, &config)) != PP_OK) {
@@ -483,6 +489,9 @@ int apply_txn(struct pp_txn *t, void *arg)
 			     prov_jstr(dev, "config"), pp_strerror(rc));
 		return rc;
 	}
+	if (prov_hooks_wanted(a->reg, a->old, a->old_plugin) ||
+	    prov_hooks_wanted(a->reg, dev, p))
+		a->hook_base = json_incref(config);
 	ip = prov_jstr(dev, "ip");
 	render_stamp(p, &di, ip, config, stamp);
 	render = json_object_get(dev, "render");
@@ -525,7 +534,7 @@ int apply_txn(struct pp_txn *t, void *arg)
 		json_object_set_new(dev, "render", nr);
 		if (strcmp(prov_jstr(dev, "state"), "new") == 0)
 			json_object_set_new(dev, "state", json_string("configured"));
-		if ((rc = prov_event(t, "device.rendered", a->mac, p->name, a->source)))
+		if ((rc = prov_event_dev(t, "device.rendered", a->mac, dev, p->name, a->source)))
 			return rc;
 		a->rendered = true;
 	} else if (!p && render) {
@@ -541,7 +550,7 @@ int apply_txn(struct pp_txn *t, void *arg)
 	if (a->changed)
 		json_object_set_new(dev, "updated", json_integer((json_int_t)now));
 	if (a->source && !a->created && a->changed &&
-	    (rc = prov_event(t, "device.updated", a->mac, p ? p->name : NULL, a->source)))
+	    (rc = prov_event_dev(t, "device.updated", a->mac, dev, p ? p->name : NULL, a->source)))
 		return rc;
 	return pp_dev_put(t, a->mac, dev);
 }
@@ -640,16 +649,51 @@ void prov_forget_disk(struct pp_prov *p, const json_t *dev)
 
 /* ---- after the commit: hooks, logs -------------------------------------- */
 
+/* The hook gets its own copies: a module may keep references (json_incref)
+ * to what it is given, and the device document is also the answer an API
+ * thread is writing out (jansson's reference counts are no synchronisation
+ * between threads). */
+static void fire(const struct pp_plugin *p, enum pp_dev_event ev, const json_t *dev,
+		 const json_t *base)
+{
+	json_t *c = prov_hook_config(p, base), *d = json_deep_copy(dev);
+
+	if (d && c)
+		pp_hooks_device(p, ev, d, c);
+	json_decref(d);
+	json_decref(c);
+}
+
+/* A device belongs to its plugin and to the plugin of its phone type (a
+ * flavor, docs/flavors.md): each of them gets one event per change: create
+ * when the device arrives, delete when it leaves (a re-association: delete
+ * for the old one, create for the new one), update when it stays and
+ * changed. */
 void prov_hooks(const struct apply *a)
 {
-	if (a->old_plugin && a->old_plugin != a->plugin)
-		pp_hooks_device(a->old_plugin, PP_HOOK_DELETE, a->old ? a->old : a->dev);
-	if (!a->plugin)
-		return;
-	if (a->created || a->old_plugin != a->plugin)
-		pp_hooks_device(a->plugin, PP_HOOK_CREATE, a->dev);
-	else if (a->changed)
-		pp_hooks_device(a->plugin, PP_HOOK_UPDATE, a->dev);
+	const struct pp_plugin *who[4] = { a->old_plugin, a->plugin, NULL, NULL };
+
+	if (a->old)
+		who[2] = prov_type_plugin(a->reg, a->old, a->old_plugin);
+	if (a->dev)
+		who[3] = prov_type_plugin(a->reg, a->dev, a->plugin);
+	for (int i = 0; i < 4; i++) {
+		const struct pp_plugin *x = who[i];
+		bool was, is, dup = false;
+
+		for (int k = 0; k < i; k++)
+			dup = dup || who[k] == x;
+		if (!x || dup || !pp_plugin_has_hooks(x))
+			continue;
+		was = !a->created && a->old && (x == who[0] || x == who[2]);
+		is = a->dev && (x == who[1] || x == who[3]);
+		if (was && !is)
+			fire(x, PP_HOOK_DELETE, a->old, a->hook_base);
+		else if (!was && is)
+			fire(x, PP_HOOK_CREATE, a->dev, a->hook_base);
+		else if (was && is && a->changed)
+			fire(x, PP_HOOK_UPDATE, a->dev, a->hook_base);
+	}
 }
 
 static void log_apply(const struct apply *a)

@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 
-from pphelp import Daemon, TapRunner, SRC
+from pphelp import Daemon, TapRunner, SRC, to_yaml
 
 FIX = os.path.join(SRC, "tests", "e2e", "plugins", "fixtures")
 t = TapRunner()
@@ -235,12 +235,26 @@ def main():
                  "after 40 concurrent config changes the disk file equals the served one",
                  (served[:120], ondisk[:120]))
 
-            # --- fini on the main thread (SIGHUP frees the old registry) ----------
+            # --- fini on the main thread ------------------------------------------
+            # a SIGHUP that changes neither hooks.so nor the settings keeps the
+            # instances (docs/flavors.md, "One instance"): no fini
+            d.proc.send_signal(1)
+            time.sleep(1.0)
+            fini = [l for l in ev.new() if l.startswith("fini")]
+            t.ok(fini == [], "SIGHUP with the same module and settings keeps both instances",
+                 fini)
+            # new settings: each old instance is retired (fini, main thread)
+            # before its successor starts
+            d.cfg["plugins"]["settings"]["acme"]["round"] = 2
+            d.cfg["plugins"]["settings"]["zeta"]["round"] = 2
+            with open(d.config_path, "w") as f:
+                f.write(to_yaml(d.cfg))
             d.proc.send_signal(1)
             time.sleep(1.0)
             fini = [l for l in ev.new() if l.startswith("fini")]
             t.ok(len(fini) == 2 and all(l.split()[1] == l.split()[2] for l in fini),
-                 "after SIGHUP both plugins' fini ran on the main thread", fini)
+                 "after a SIGHUP with new settings both plugins' fini ran on the main thread",
+                 fini)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     t.done()
