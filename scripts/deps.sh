@@ -14,7 +14,7 @@ ATFTPD_DIR=${ATFTPD_DIR:-/usr/local/lib/phoneprov-bench/atftpd}
 # scripts/test.sh needs besides (clang for the fuzzers, the peers and
 # clients of the integration tests, the packaging tools of tests/e2e/package).
 BUILD="build-essential meson ninja-build pkg-config python3
- libmicrohttpd-dev libpcap-dev liblmdb-dev lmdb-utils libyaml-dev libpcre2-dev
+ libmicrohttpd-dev libgnutls28-dev libpcap-dev liblmdb-dev lmdb-utils libyaml-dev libpcre2-dev
  libcurl4-openssl-dev libarchive-dev nettle-dev libjansson-dev libcmocka-dev"
 TEST="clang libclang-rt-14-dev
  tftp-hpa atftp busybox curl tftpd-hpa nginx-light wrk isc-dhcp-server

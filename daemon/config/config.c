@@ -81,6 +81,12 @@ void pp_config_free(struct pp_config *cfg)
 	free(cfg->user);
 	free(cfg->tftp.root);
 	free(cfg->http.root);
+	for (size_t i = 0; i < cfg->http.n_trusted_proxies; i++)
+		free(cfg->http.trusted_proxies[i]);
+	free(cfg->http.trusted_proxies);
+	free(cfg->https.cert);
+	free(cfg->https.key);
+	free(cfg->https.client_ca);
 	free(cfg->api.token_file);
 	free(cfg->api.admin_token_file);
 	free(cfg->dhcp_sniffer.interface);
@@ -176,6 +182,9 @@ static struct pp_config *defaults(const char *base_dir)
 	c->http.header_timeout_s = 10;
 	c->http.max_connections = 8192;
 	c->http.max_connections_per_ip = 128;
+	c->https.cert = strdup("");
+	c->https.key = strdup("");
+	c->https.client_ca = strdup("");
 	listen_parse(DEF_API_LISTEN, &c->api.listen);
 	c->api.token_file = abs_path(base_dir, "var/api-token");
 	c->api.admin_token_file = abs_path(base_dir, "var/admin-token");
@@ -199,7 +208,7 @@ static struct pp_config *defaults(const char *base_dir)
 	if (!c->base_dir || !c->path || !c->data_dir || !c->user || !c->tftp.root || !c->http.root ||
 	    !c->api.token_file || !c->api.admin_token_file || !c->dhcp_sniffer.interface ||
 	    !c->dhcp_sniffer.pcap_file || !c->plugins.dir || !c->plugins.local_dir || !c->plugins.settings ||
-	    !c->provisioning.public_url) {
+	    !c->provisioning.public_url || !c->https.cert || !c->https.key || !c->https.client_ca) {
 		pp_config_free(c);
 		return NULL;
 	}
@@ -554,6 +563,49 @@ static int load_http(struct ctx *x, const struct pp_ynode *root, struct pp_confi
 	return PP_OK;
 }
 
+/* A file that must be readable when the daemon starts (n where it was set). */
+static int check_file(struct ctx *x, const struct pp_ynode *n, const char *what, const char *path)
+{
+	if (!x->check_fs || !path[0] || access(path, R_OK) == 0)
+		return PP_OK;
+	pp_y_err(x->err, n, "%s: %s: %s", what, path, strerror(errno));
+	return PP_EINVAL;
+}
+
+static int load_https(struct ctx *x, const struct pp_ynode *root, struct pp_config *c)
+{
+	static const char *const keys[] = { "listen", "cert", "key", "client_ca", NULL };
+	const struct pp_ynode *s, *n;
+	const char *v;
+
+	if (section(x, root, "https", keys, &s))
+		return PP_EINVAL;
+	if (!s)
+		return PP_OK;
+	if (get_str(x, s, "listen", "https.listen", false, &v, &n))
+		return PP_EINVAL;
+	if (n && v[0] && set_listen(x, s, "https.listen", &c->https.listen))
+		return PP_EINVAL;
+	if (set_path(x, s, "cert", "https.cert", &c->https.cert) ||
+	    set_path(x, s, "key", "https.key", &c->https.key))
+		return PP_EINVAL;
+	if (get_str(x, s, "client_ca", "https.client_ca", false, &v, &n))
+		return PP_EINVAL;
+	if (n && v[0] && set_path(x, s, "client_ca", "https.client_ca", &c->https.client_ca))
+		return PP_EINVAL;
+	if (!c->https.listen.port)
+		return PP_OK;
+	if (!c->https.cert[0] || !c->https.key[0]) {
+		pp_y_err(x->err, s, "https.listen is set: https.cert and https.key are needed too");
+		return PP_EINVAL;
+	}
+	if (check_file(x, pp_ymap_get(s, "cert"), "https.cert", c->https.cert) ||
+	    check_file(x, pp_ymap_get(s, "key"), "https.key", c->https.key) ||
+	    check_file(x, pp_ymap_get(s, "client_ca"), "https.client_ca", c->https.client_ca))
+		return PP_EINVAL;
+	return PP_OK;
+}
+
 static int load_api(struct ctx *x, const struct pp_ynode *root, struct pp_config *c)
 {
 	static const char *const keys[] = { "listen", "token_file", "admin_token_file",
@@ -798,7 +850,7 @@ static int load_top(struct ctx *x, const struct pp_ynode *root, struct pp_config
 {
 	static const char *const keys[] = { "data_dir", "log_level", "tftp", "http", "api",
 					    "dhcp_sniffer", "autoprov", "security", "provisioning", "plugins",
-					    "user", "synchronize", NULL };
+					    "user", "synchronize", "https", NULL };
 	const struct pp_ynode *n;
 	const char *s;
 	int rc;
@@ -839,6 +891,7 @@ static int load_top(struct ctx *x, const struct pp_ynode *root, struct pp_config
 			return PP_ENOMEM;
 	}
 	if ((rc = load_tftp(x, root, c)) || (rc = load_http(x, root, c)) ||
+	    (rc = load_https(x, root, c)) ||
 	    (rc = load_api(x, root, c)) || (rc = load_sniffer(x, root, c)) ||
 	    (rc = load_security(x, root, c)) || (rc = load_provisioning(x, root, c)) || (rc = load_synchronize(x, root, c)) ||
 	    (rc = load_plugins(x, root, c)))

@@ -36,7 +36,17 @@ struct pp_config {
 		unsigned header_timeout_s;      /* whole request head within this */
 		unsigned max_connections;       /* open connections at most */
 		unsigned max_connections_per_ip;
+		char **trusted_proxies;         /* "ADDR" or "ADDR/BITS", as written */
+		size_t n_trusted_proxies;
 	} http;
+	/* The HTTPS listener (off while listen.port is 0): the same file server
+	 * as http (http.root and http's limits) over TLS. */
+	struct {
+		struct pp_listen listen;
+		char *cert;      /* PEM chain, server certificate first */
+		char *key;       /* PEM private key, unencrypted */
+		char *client_ca; /* "" = client certificates not checked */
+	} https;
 	struct {
 		struct pp_listen listen;
 		char *token_file;

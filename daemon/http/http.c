@@ -10,15 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <unistd.h>
 #include <microhttpd.h>
 
 #include "daemon/daemon.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "daemon/provision/provision.h"
 #include "http_int.h"
 #include "http_util.h"
+#include "tls.h"
 
 #define HTTP_RAW_URL_MAX (3 * PP_PATH_MAX) /* every byte escaped */
 #define HTTP_UA_MAX 512
@@ -26,6 +29,9 @@
 /* MHD zeroes the per-connection pool on every request: keep it small (8 KiB
  * still holds a phone request line + headers, and the 414 limit below) */
 #define HTTP_CONN_MEMORY (8 * 1024)
+/* GnuTLS priorities of the HTTPS listener: GnuTLS's NORMAL set (its
+ * vetted ciphers and groups) with TLS 1.2 and 1.3 only */
+#define PP_HTTPS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct pp_http {
 	struct pp_daemon *d;
@@ -35,6 +41,10 @@ struct pp_http {
 	int lfd;                     /* bound, until pp_http_run hands it to MHD */
 	char listen_text[80];
 	struct pp_headdl *hd;        /* the header deadline */
+	bool tls;                    /* the HTTPS listener (https.listen) */
+	const char *name;            /* "http" or "https": log events and key names */
+	char client_ca[PATH_MAX];    /* https.client_ca at start ("" = not checked) */
+	char *client_ca_pem;         /* its content for MHD_OPTION_HTTPS_MEM_TRUST */
 };
 
 enum { E400, E403, E404, E405, E414, E500 };
@@ -382,6 +392,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		log_refused(c, method, url, rc == PP_DEC_TOO_LONG ? 414 : 400, reason);
 		return send_err(h, c, rc == PP_DEC_TOO_LONG ? E414 : E400);
 	}
+	if (h->tls && h->client_ca[0] && pp_tls_check_client(c, &reason) != PP_OK) {
+		free(x);
+		log_refused(c, method, url, 403, reason);
+		return send_err(h, c, E403);
+	}
 	ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
 	snprintf(x->ua, sizeof(x->ua), "%s", ua ? ua : "");
 	peer_ip(c, x->ip, sizeof(x->ip));
@@ -511,44 +526,105 @@ static int make_errs(struct pp_http *h)
 	return PP_OK;
 }
 
-int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
+static int start(struct pp_daemon *d, bool tls, struct pp_http **out, struct pp_err *err)
 {
 	struct pp_snapshot *s = pp_daemon_acquire(d);
+	const struct pp_listen *l = tls ? &s->cfg->https.listen : &s->cfg->http.listen;
+	struct pp_tls_creds *creds = NULL;
 	struct pp_http *h;
 	char listen_text[80];
 	int fd, rc;
 
 	*out = NULL;
-	if (!s->cfg->http.listen.port && !s->cfg->http.listen.host[0]) {
+	if (!l->port && !l->host[0]) {
 		pp_snapshot_release(s);
 		return PP_OK; /* switched off */
+	}
+	if (tls) {
+		/* read before the privileges are dropped: the key may be
+		 * readable by root only (a reload then needs it readable by
+		 * the service user, docs/http.md) */
+		if ((rc = pp_tls_load(s->cfg->https.cert, s->cfg->https.key,
+				      s->cfg->https.client_ca, &creds, err)) != PP_OK) {
+			pp_snapshot_release(s);
+			return rc;
+		}
 	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		pp_snapshot_release(s);
+		pp_tls_creds_free(creds);
 		pp_err_set(err, "out of memory");
 		return PP_ENOMEM;
 	}
 	h->d = d;
+	h->tls = tls;
+	h->name = tls ? "https" : "http";
+	if (tls)
+		snprintf(h->client_ca, sizeof(h->client_ca), "%s", s->cfg->https.client_ca);
 	if (make_errs(h) != PP_OK) {
 		pp_snapshot_release(s);
 		pp_err_set(err, "out of memory");
+		pp_tls_creds_free(creds);
 		free_errs(h);
 		free(h);
 		return PP_ENOMEM;
 	}
-	rc = pp_http_listen_socket(&s->cfg->http.listen, "http.listen", d->sockact, &fd, err);
-	snprintf(listen_text, sizeof(listen_text), "%s", s->cfg->http.listen.text);
+	rc = pp_http_listen_socket(l, tls ? "https.listen" : "http.listen", d->sockact, &fd, err);
+	snprintf(listen_text, sizeof(listen_text), "%s", l->text);
 	pp_snapshot_release(s);
 	if (rc != PP_OK) {
+		pp_tls_creds_free(creds);
 		free_errs(h);
 		free(h);
 		return rc;
+	}
+	if (creds) {
+		pp_log(PP_LOG_INFO, "https.cert", "serial=%s not_after=%s client_ca=%d",
+		       pp_tls_serial(creds), pp_tls_not_after(creds), pp_tls_has_client_ca(creds));
+		pp_tls_install(creds);
 	}
 	h->lfd = fd;
 	snprintf(h->listen_text, sizeof(h->listen_text), "%s", listen_text);
 	*out = h;
 	return PP_OK;
+}
+
+int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
+{
+	return start(d, false, out, err);
+}
+
+int pp_https_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
+{
+	return start(d, true, out, err);
+}
+
+void pp_https_reload(struct pp_http *h, const struct pp_config *cfg)
+{
+	struct pp_tls_creds *creds = NULL;
+	struct pp_err err = { 0 };
+	char q[600];
+
+	if (!h || !h->tls)
+		return;
+	if (strcmp(h->client_ca[0] ? "on" : "off", cfg->https.client_ca[0] ? "on" : "off") != 0)
+		pp_log(PP_LOG_WARN, "reload.needs_restart",
+		       "key=https.client_ca running=%s configured=%s",
+		       h->client_ca[0] ? "on" : "off", cfg->https.client_ca[0] ? "on" : "off");
+	/* with client_ca switched on or off, the running choice stays: the CA
+	 * file read is the running one's (its content may have changed) */
+	if (pp_tls_load(cfg->https.cert, cfg->https.key, h->client_ca[0] ? (cfg->https.client_ca[0] ?
+			cfg->https.client_ca : h->client_ca) : "", &creds, &err) != PP_OK) {
+		struct pp_tls_creds *cur = pp_tls_current();
+
+		pp_log(PP_LOG_ERROR, "https.reload_failed", "error=%s keeping_serial=%s",
+		       pp_q(q, sizeof(q), err.msg), cur ? pp_tls_serial(cur) : "-");
+		return;
+	}
+	pp_log(PP_LOG_INFO, "https.cert", "serial=%s not_after=%s client_ca=%d",
+	       pp_tls_serial(creds), pp_tls_not_after(creds), pp_tls_has_client_ca(creds));
+	pp_tls_install(creds);
 }
 
 int pp_http_run(struct pp_http *h, struct pp_err *err)
@@ -560,36 +636,60 @@ int pp_http_run(struct pp_http *h, struct pp_err *err)
 		 perip = s->cfg->http.max_connections_per_ip;
 
 	pp_snapshot_release(s);
-	h->hd = pp_headdl_new("http", hto);
+	if (h->tls && h->client_ca[0]) {
+		/* MHD copies nothing: the PEM stays with h until stop */
+		size_t len;
+
+		if (pp_file_read(h->client_ca, 1u << 20, &h->client_ca_pem, &len, err) != PP_OK)
+			return PP_ERR;
+	}
+	h->hd = pp_headdl_new(h->name, hto);
 	if (!h->hd) {
 		pp_err_set(err, "http: cannot start the header deadline thread");
 		return PP_ERR;
 	}
 	maxc = pp_http_conn_limit(maxc);
-	h->mhd = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
-			MHD_ALLOW_SUSPEND_RESUME |
-			MHD_USE_ERROR_LOG,
-		0, NULL, NULL, on_request, h,
-		MHD_OPTION_EXTERNAL_LOGGER, pp_http_mhd_logger, (void *)"http.mhd",
-		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-		MHD_OPTION_THREAD_POOL_SIZE, pool,
-		MHD_OPTION_CONNECTION_LIMIT, maxc,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, perip,
-		MHD_OPTION_NOTIFY_CONNECTION, pp_headdl_notify, h->hd,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-		MHD_OPTION_URI_LOG_CALLBACK, uri_check, h,
-		MHD_OPTION_END);
+	{
+		/* TLS: the certificate comes from the callback (reloadable, see
+		 * tls.h); TLS 1.2 and 1.3 only; a client CA makes GnuTLS ask
+		 * for a client certificate, checked per request */
+		struct MHD_OptionItem tls_opts[] = {
+			{ MHD_OPTION_HTTPS_CERT_CALLBACK, 0, pp_tls_cert_callback() },
+			{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)PP_HTTPS_PRIORITIES },
+			{ h->client_ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
+			  h->client_ca_pem },
+			{ MHD_OPTION_END, 0, NULL },
+		};
+		struct MHD_OptionItem no_opts[] = { { MHD_OPTION_END, 0, NULL } };
+
+		h->mhd = MHD_start_daemon(
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
+				MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+				(h->tls ? MHD_USE_TLS : 0),
+			0, NULL, NULL, on_request, h,
+			MHD_OPTION_EXTERNAL_LOGGER, pp_http_mhd_logger,
+			(void *)(h->tls ? "https.mhd" : "http.mhd"),
+			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+			MHD_OPTION_THREAD_POOL_SIZE, pool,
+			MHD_OPTION_CONNECTION_LIMIT, maxc,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, perip,
+			MHD_OPTION_NOTIFY_CONNECTION, pp_headdl_notify, h->hd,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+			MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+			MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+			MHD_OPTION_URI_LOG_CALLBACK, uri_check, h,
+			MHD_OPTION_ARRAY, h->tls ? tls_opts : no_opts,
+			MHD_OPTION_END);
+	}
 	if (!h->mhd) {
-		pp_err_set(err, "http.listen: cannot start the HTTP server");
+		pp_err_set(err, "%s.listen: cannot start the %s server", h->name,
+			   h->tls ? "HTTPS" : "HTTP");
 		return PP_ERR;
 	}
 	h->lfd = -1; /* MHD's now */
-	pp_log(PP_LOG_INFO, "http.start",
+	pp_log(PP_LOG_INFO, h->tls ? "https.start" : "http.start",
 	       "listen=%s threads=%u max_connections=%u max_connections_per_ip=%u "
 	       "header_timeout_s=%u", h->listen_text, pool, maxc, perip, hto);
 	return PP_OK;
@@ -605,6 +705,9 @@ void pp_http_stop(struct pp_http *h)
 		close(h->lfd);
 	pp_headdl_free(h->hd);
 	free_errs(h);
+	if (h->tls)
+		pp_tls_shutdown(); /* no connection is left to use them */
+	pp_log(PP_LOG_INFO, h->tls ? "https.stop" : "http.stop", "status=%s", "stopped");
+	free(h->client_ca_pem);
 	free(h);
-	pp_log(PP_LOG_INFO, "http.stop", "status=%s", "stopped");
 }
