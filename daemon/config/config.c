@@ -81,8 +81,6 @@ void pp_config_free(struct pp_config *cfg)
 	free(cfg->user);
 	free(cfg->tftp.root);
 	free(cfg->http.root);
-	for (size_t i = 0; i < cfg->http.n_trusted_proxies; i++)
-		free(cfg->http.trusted_proxies[i]);
 	free(cfg->http.trusted_proxies);
 	free(cfg->https.cert);
 	free(cfg->https.key);
@@ -541,11 +539,42 @@ static int load_tftp(struct ctx *x, const struct pp_ynode *root, struct pp_confi
 	return PP_OK;
 }
 
+/* http.trusted_proxies: a list of "ADDR" / "ADDR/BITS". */
+static int load_proxies(struct ctx *x, const struct pp_ynode *n, struct pp_config *c)
+{
+	if (n->type != PP_Y_SEQ) {
+		pp_y_err(x->err, n, "http.trusted_proxies must be a list of addresses or networks "
+			 "(e.g. [\"192.0.2.10\", \"10.1.0.0/16\"])");
+		return PP_EINVAL;
+	}
+	if (n->n > 1024) {
+		pp_y_err(x->err, n, "http.trusted_proxies: 1024 entries at most");
+		return PP_EINVAL;
+	}
+	c->http.trusted_proxies = calloc(n->n ? n->n : 1, sizeof(*c->http.trusted_proxies));
+	if (!c->http.trusted_proxies)
+		return PP_ENOMEM;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct pp_ynode *v = n->vals[i];
+		const char *s, *why;
+
+		if (pp_y_str(v, "http.trusted_proxies entry", &s, x->err))
+			return PP_EINVAL;
+		if ((why = pp_cidr_parse(s, &c->http.trusted_proxies[i]))) {
+			pp_y_err(x->err, v, "http.trusted_proxies: '%s' %s", s, why);
+			return PP_EINVAL;
+		}
+		c->http.n_trusted_proxies++;
+	}
+	return PP_OK;
+}
+
 static int load_http(struct ctx *x, const struct pp_ynode *root, struct pp_config *c)
 {
 	static const char *const keys[] = { "listen", "root", "header_timeout_s",
-					    "max_connections", "max_connections_per_ip", NULL };
-	const struct pp_ynode *s;
+					    "max_connections", "max_connections_per_ip",
+					    "trusted_proxies", NULL };
+	const struct pp_ynode *s, *n;
 
 	if (section(x, root, "http", keys, &s))
 		return PP_EINVAL;
@@ -560,6 +589,8 @@ static int load_http(struct ctx *x, const struct pp_ynode *root, struct pp_confi
 	    set_uint(x, s, "max_connections_per_ip", "http.max_connections_per_ip", 1, 65536,
 		     &c->http.max_connections_per_ip))
 		return PP_EINVAL;
+	if ((n = pp_ymap_get(s, "trusted_proxies")) && !is_null(n))
+		return load_proxies(x, n, c);
 	return PP_OK;
 }
 

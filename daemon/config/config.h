@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <jansson.h>
 #include "lib/common.h"
+#include "lib/netaddr.h"
 
 struct pp_listen {
 	char host[64];  /* numeric address, e.g. "127.0.0.1" or "::1" */
@@ -36,7 +37,9 @@ struct pp_config {
 		unsigned header_timeout_s;      /* whole request head within this */
 		unsigned max_connections;       /* open connections at most */
 		unsigned max_connections_per_ip;
-		char **trusted_proxies;         /* "ADDR" or "ADDR/BITS", as written */
+		/* reverse proxies whose X-Forwarded-For / PROXY header names
+		 * the client (docs/http.md, "Reverse proxies"); none by default */
+		struct pp_cidr *trusted_proxies;
 		size_t n_trusted_proxies;
 	} http;
 	/* The HTTPS listener (off while listen.port is 0): the same file server

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <limits.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "http_int.h"
 #include "http_util.h"
 #include "tls.h"
+#include "paccept.h"
 
 #define HTTP_RAW_URL_MAX (3 * PP_PATH_MAX) /* every byte escaped */
 #define HTTP_UA_MAX 512
@@ -45,6 +47,7 @@ struct pp_http {
 	const char *name;            /* "http" or "https": log events and key names */
 	char client_ca[PATH_MAX];    /* https.client_ca at start ("" = not checked) */
 	char *client_ca_pem;         /* its content for MHD_OPTION_HTTPS_MEM_TRUST */
+	struct pp_paccept *pa;       /* the PROXY-protocol accept thread, or NULL */
 };
 
 enum { E400, E403, E404, E405, E414, E500 };
@@ -100,7 +103,60 @@ static void peer_ip(struct MHD_Connection *c, char *out, size_t n)
 	pp_sockaddr_ip(ci ? ci->client_addr : NULL, out, n);
 }
 
-static void log_refused(struct MHD_Connection *c, const char *method, const char *url,
+/* One X-Forwarded-For value (several headers are one list, in order). */
+struct xff_acc {
+	char buf[1024];
+	size_t len;
+	bool overflow;
+};
+
+static enum MHD_Result xff_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct xff_acc *a = cls;
+	size_t n;
+
+	(void)kind;
+	if (strcasecmp(key, "X-Forwarded-For") != 0 || !value)
+		return MHD_YES;
+	n = strlen(value);
+	if (a->len + n + 2 > sizeof(a->buf)) {
+		a->overflow = true;
+		return MHD_NO;
+	}
+	if (a->len)
+		a->buf[a->len++] = ',';
+	memcpy(a->buf + a->len, value, n + 1);
+	a->len += n;
+	return MHD_YES;
+}
+
+/* The client's address: the connection's peer (the PROXY header's client
+ * when a trusted proxy sent one), or, when that peer is a trusted proxy,
+ * the right-most untrusted X-Forwarded-For entry. */
+static void client_ip(struct pp_http *h, struct MHD_Connection *c, char *out, size_t n)
+{
+	struct pp_snapshot *s;
+	struct xff_acc a;
+
+	peer_ip(c, out, n);
+	if (!h)
+		return;
+	s = pp_daemon_acquire(h->d);
+	if (pp_cidr_match_text(s->cfg->http.trusted_proxies, s->cfg->http.n_trusted_proxies, out)) {
+		a.len = 0;
+		a.overflow = false;
+		a.buf[0] = '\0';
+		MHD_get_connection_values(c, MHD_HEADER_KIND, xff_collect, &a);
+		if (a.len && !a.overflow)
+			pp_xff_client(a.buf, s->cfg->http.trusted_proxies,
+				      s->cfg->http.n_trusted_proxies, out, n);
+	}
+	pp_snapshot_release(s);
+}
+
+static void log_refused(struct pp_http *h, struct MHD_Connection *c, const char *method,
+			const char *url,
 			unsigned status, const char *reason)
 {
 	char ip[64], q1[300], q2[200];
@@ -108,7 +164,7 @@ static void log_refused(struct MHD_Connection *c, const char *method, const char
 
 	if (!pp_log_enabled(PP_LOG_INFO))
 		return;
-	peer_ip(c, ip, sizeof(ip));
+	client_ip(h, c, ip, sizeof(ip));
 	snprintf(shown, sizeof(shown), "%s", url);
 	pp_log(PP_LOG_INFO, "http.refused", "client=%s method=%s path=%s status=%u reason=%s", ip,
 	       method, pp_q(q1, sizeof(q1), shown), status, pp_q(q2, sizeof(q2), reason));
@@ -130,14 +186,14 @@ static void *uri_check(void *cls, const char *uri, struct MHD_Connection *c)
 	const union MHD_ConnectionInfo *ci;
 	char shown[128];
 
-	(void)cls;
 	if (strcspn(uri, "?") <= HTTP_RAW_URL_MAX)
 		return NULL;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (!ci)
 		return NULL; /* the handler answers (or MHD) */
 	snprintf(shown, sizeof(shown), "%.100s...", uri);
-	log_refused(c, "-", shown, 414, "path too long");
+	log_refused(NULL, c, "-", shown, 414, "path too long"); /* headers not read yet */
+	(void)cls;
 	PP_COUNT(http.requests, 1);
 	PP_COUNT(http.refused, 1);
 	(void)!send(ci->connect_fd, resp, sizeof(resp) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -373,13 +429,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
 		struct MHD_Response *r = h->err[E405];
 
-		log_refused(c, method, url, 405, "method not allowed");
+		log_refused(h, c, method, url, 405, "method not allowed");
 		PP_COUNT(http.errors, 1);
 		return MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
 	}
 	url_len = strlen(url);
 	if (url_len > HTTP_RAW_URL_MAX) {
-		log_refused(c, method, url, 414, "path too long");
+		log_refused(h, c, method, url, 414, "path too long");
 		return send_err(h, c, E414);
 	}
 	x = malloc(sizeof(*x));
@@ -389,17 +445,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	rc = pp_http_decode_path(url, url_len, x->path, sizeof(x->path), &plen, &reason);
 	if (rc != PP_DEC_OK) {
 		free(x);
-		log_refused(c, method, url, rc == PP_DEC_TOO_LONG ? 414 : 400, reason);
+		log_refused(h, c, method, url, rc == PP_DEC_TOO_LONG ? 414 : 400, reason);
 		return send_err(h, c, rc == PP_DEC_TOO_LONG ? E414 : E400);
 	}
 	if (h->tls && h->client_ca[0] && pp_tls_check_client(c, &reason) != PP_OK) {
 		free(x);
-		log_refused(c, method, url, 403, reason);
+		log_refused(h, c, method, url, 403, reason);
 		return send_err(h, c, E403);
 	}
 	ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
 	snprintf(x->ua, sizeof(x->ua), "%s", ua ? ua : "");
-	peer_ip(c, x->ip, sizeof(x->ip));
+	client_ip(h, c, x->ip, sizeof(x->ip));
 	x->rq = (struct pp_request){
 		.proto = PP_PROTO_HTTP,
 		.path = x->path,
@@ -445,7 +501,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		int which = rc == PP_EACCES ? E403 : rc == PP_ENOENT ? E404 : E500;
 
 		if (rc == PP_EACCES)
-			log_refused(c, method, url, 403, reason);
+			log_refused(h, c, method, url, 403, reason);
 		else
 			pp_http_log_request(x->ip, method, x->path, err_bodies[which].status, 0,
 					    pp_mono_ns() - x->t0, x->ua);
@@ -634,6 +690,8 @@ int pp_http_run(struct pp_http *h, struct pp_err *err)
 	struct pp_snapshot *s = pp_daemon_acquire(h->d);
 	unsigned hto = s->cfg->http.header_timeout_s, maxc = s->cfg->http.max_connections,
 		 perip = s->cfg->http.max_connections_per_ip;
+	/* trusted proxies at start: our own accept thread reads PROXY headers */
+	bool proxy = s->cfg->http.n_trusted_proxies > 0;
 
 	pp_snapshot_release(s);
 	if (h->tls && h->client_ca[0]) {
@@ -653,23 +711,28 @@ int pp_http_run(struct pp_http *h, struct pp_err *err)
 		/* TLS: the certificate comes from the callback (reloadable, see
 		 * tls.h); TLS 1.2 and 1.3 only; a client CA makes GnuTLS ask
 		 * for a client certificate, checked per request */
-		struct MHD_OptionItem tls_opts[] = {
-			{ MHD_OPTION_HTTPS_CERT_CALLBACK, 0, pp_tls_cert_callback() },
-			{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)PP_HTTPS_PRIORITIES },
-			{ h->client_ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
-			  h->client_ca_pem },
-			{ MHD_OPTION_END, 0, NULL },
-		};
-		struct MHD_OptionItem no_opts[] = { { MHD_OPTION_END, 0, NULL } };
+		struct MHD_OptionItem opts[8];
+		size_t no = 0;
 
+		if (h->tls) {
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+							      pp_tls_cert_callback() };
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+							      (void *)PP_HTTPS_PRIORITIES };
+			if (h->client_ca_pem)
+				opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
+								      h->client_ca_pem };
+		}
+		if (!proxy)
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
+		opts[no] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 		h->mhd = MHD_start_daemon(
 			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
 				MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-				(h->tls ? MHD_USE_TLS : 0),
+				(h->tls ? MHD_USE_TLS : 0) | (proxy ? MHD_USE_NO_LISTEN_SOCKET : 0),
 			0, NULL, NULL, on_request, h,
 			MHD_OPTION_EXTERNAL_LOGGER, pp_http_mhd_logger,
 			(void *)(h->tls ? "https.mhd" : "http.mhd"),
-			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 			MHD_OPTION_THREAD_POOL_SIZE, pool,
 			MHD_OPTION_CONNECTION_LIMIT, maxc,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, perip,
@@ -680,7 +743,7 @@ int pp_http_run(struct pp_http *h, struct pp_err *err)
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 			MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
 			MHD_OPTION_URI_LOG_CALLBACK, uri_check, h,
-			MHD_OPTION_ARRAY, h->tls ? tls_opts : no_opts,
+			MHD_OPTION_ARRAY, opts,
 			MHD_OPTION_END);
 	}
 	if (!h->mhd) {
@@ -688,10 +751,16 @@ int pp_http_run(struct pp_http *h, struct pp_err *err)
 			   h->tls ? "HTTPS" : "HTTP");
 		return PP_ERR;
 	}
-	h->lfd = -1; /* MHD's now */
+	if (proxy && pp_paccept_start(h->d, h->mhd, fd, hto, h->name, &h->pa, err) != PP_OK) {
+		close(fd);
+		h->lfd = -1;
+		return PP_ERR;
+	}
+	h->lfd = -1; /* MHD's (or the accept thread's) now */
 	pp_log(PP_LOG_INFO, h->tls ? "https.start" : "http.start",
 	       "listen=%s threads=%u max_connections=%u max_connections_per_ip=%u "
-	       "header_timeout_s=%u", h->listen_text, pool, maxc, perip, hto);
+	       "header_timeout_s=%u proxy_protocol=%d", h->listen_text, pool, maxc, perip, hto,
+	       proxy);
 	return PP_OK;
 }
 
@@ -699,6 +768,7 @@ void pp_http_stop(struct pp_http *h)
 {
 	if (!h)
 		return;
+	pp_paccept_stop(h->pa); /* closes the listening socket (proxy mode) */
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd); /* closes the listening socket too */
 	else if (h->lfd >= 0)
