@@ -881,7 +881,7 @@ static int load_top(struct ctx *x, const struct pp_ynode *root, struct pp_config
 {
 	static const char *const keys[] = { "data_dir", "log_level", "tftp", "http", "api",
 					    "dhcp_sniffer", "autoprov", "security", "provisioning", "plugins",
-					    "user", "synchronize", "https", NULL };
+					    "user", "synchronize", "https", "nat", NULL };
 	const struct pp_ynode *n;
 	const char *s;
 	int rc;
@@ -907,6 +907,8 @@ static int load_top(struct ctx *x, const struct pp_ynode *root, struct pp_config
 		}
 	}
 	if ((n = pp_ymap_get(root, "autoprov")) && pp_y_bool(n, "autoprov", &c->autoprov, x->err))
+		return PP_EINVAL;
+	if ((n = pp_ymap_get(root, "nat")) && pp_y_bool(n, "nat", &c->nat, x->err))
 		return PP_EINVAL;
 	if ((n = pp_ymap_get(root, "user"))) {
 		if (pp_y_str(n, "user", &s, x->err))

@@ -63,6 +63,7 @@ struct pp_config {
 		char *pcap_file; /* "" = none */
 	} dhcp_sniffer;
 	bool autoprov;
+	bool nat;        /* phones share addresses: an address never finds a device */
 	struct {
 		unsigned unknown_mac_limit;
 		unsigned unknown_mac_limit_per_net; /* the same per /24 (IPv6 /64); 0 = off */
