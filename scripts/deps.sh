@@ -21,7 +21,7 @@ TEST="clang libclang-rt-14-dev
  kea-dhcp4-server python3-scapy python3-seccomp python3-jinja2 python3-pystache valgrind
  iproute2 dnsmasq-base systemd procps psmisc zip bsdextrautils libarchive-tools
  python3-jsonschema openapi-specification bash-completion man-db git
- dpkg-dev debhelper devscripts lintian sip-tester libwrap0 libpcre2-8-0"
+ dpkg-dev debhelper devscripts lintian sip-tester libwrap0 libpcre2-8-0 fail2ban"
 # --bench: what --test installs, plus atftpd for bench/steady (kept out of
 # --test so that CI never depends on that download).
 want="$BUILD"

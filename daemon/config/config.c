@@ -96,6 +96,7 @@ void pp_config_free(struct pp_config *cfg)
 	free(cfg->plugins.enabled);
 	json_decref(cfg->plugins.settings);
 	free(cfg->provisioning.public_url);
+	free(cfg->provisioning.url_key);
 	json_decref(cfg->general);
 	json_decref(cfg->general_src);
 	free(cfg);
@@ -198,6 +199,7 @@ static struct pp_config *defaults(const char *base_dir)
 	c->security.ban_s = 600;
 	c->provisioning.queue_max = 8192;
 	c->provisioning.public_url = strdup("");
+	c->provisioning.url_key = strdup("");
 	c->synchronize.t1_ms = 500;
 	c->plugins.dir = abs_path(base_dir, "plugins");
 	c->plugins.local_dir = strdup("");
@@ -206,7 +208,7 @@ static struct pp_config *defaults(const char *base_dir)
 	if (!c->base_dir || !c->path || !c->data_dir || !c->user || !c->tftp.root || !c->http.root ||
 	    !c->api.token_file || !c->api.admin_token_file || !c->dhcp_sniffer.interface ||
 	    !c->dhcp_sniffer.pcap_file || !c->plugins.dir || !c->plugins.local_dir || !c->plugins.settings ||
-	    !c->provisioning.public_url || !c->https.cert || !c->https.key || !c->https.client_ca) {
+	    !c->provisioning.public_url || !c->provisioning.url_key || !c->https.cert || !c->https.key || !c->https.client_ca) {
 		pp_config_free(c);
 		return NULL;
 	}
@@ -306,6 +308,16 @@ static void general_set(struct pp_config *c, const char *k, json_t *v, const cha
 }
 
 /* The general settings every effective config starts from (config.h). */
+/* With a provisioning key, phones must put it first in every path: the
+ * base URL they are given carries it. */
+static void general_add_key(const struct pp_config *c, char *buf, size_t n)
+{
+	size_t len = strlen(buf);
+
+	if (c->provisioning.url_key[0])
+		snprintf(buf + len, n - len, "/%s", c->provisioning.url_key);
+}
+
 static int general_build(struct pp_config *c)
 {
 	const struct pp_listen *h = &c->http.listen, *t = &c->tftp.listen;
@@ -330,14 +342,20 @@ static int general_build(struct pp_config *c)
 		n = strlen(buf);
 		while (n > 0 && buf[n - 1] == '/') /* templates append "/" */
 			buf[--n] = '\0';
-		general_set(c, "http_base_url", json_string(buf), "provisioning.public_url");
+		general_add_key(c, buf, sizeof(buf));
+		general_set(c, "http_base_url", json_string(buf), c->provisioning.url_key[0] ?
+			    "provisioning.public_url + provisioning.url_key" :
+			    "provisioning.public_url");
 		general_set(c, "ip", json_string(host), "provisioning.public_url");
 		general_set(c, "http_port", json_integer(port), "provisioning.public_url");
 	} else if (!wildcard(h->host)) {
 		v6 = strchr(h->host, ':') != NULL;
 		snprintf(buf, sizeof(buf), "http://%s%s%s:%u", v6 ? "[" : "", h->host, v6 ? "]" : "",
 			 h->port);
-		general_set(c, "http_base_url", json_string(buf), "general settings (http.listen)");
+		general_add_key(c, buf, sizeof(buf));
+		general_set(c, "http_base_url", json_string(buf), c->provisioning.url_key[0] ?
+			    "general settings (http.listen + provisioning.url_key)" :
+			    "general settings (http.listen)");
 		general_set(c, "ip", json_string(h->host), "general settings (http.listen)");
 		general_set(c, "http_port", json_integer(h->port), "general settings (http.listen)");
 	} else {
@@ -724,7 +742,7 @@ static int load_security(struct ctx *x, const struct pp_ynode *root, struct pp_c
 
 static int load_provisioning(struct ctx *x, const struct pp_ynode *root, struct pp_config *c)
 {
-	static const char *const keys[] = { "queue_max", "public_url", NULL };
+	static const char *const keys[] = { "queue_max", "public_url", "url_key", NULL };
 	const struct pp_ynode *s, *n;
 	const char *u, *why;
 	char host[256];
@@ -752,6 +770,24 @@ static int load_provisioning(struct ctx *x, const struct pp_ynode *root, struct 
 		}
 		free(c->provisioning.public_url);
 		if (!(c->provisioning.public_url = strdup(u)))
+			return PP_ENOMEM;
+	}
+	if (get_str(x, s, "url_key", "provisioning.url_key", false, &u, &n))
+		return PP_EINVAL;
+	if (n && u[0]) {
+		size_t len = strlen(u);
+
+		/* URL-safe without escaping (RFC 3986 unreserved), long enough
+		 * not to be guessed by the ban's allowance of tries */
+		if (len < 16 || len > 128 ||
+		    strspn(u, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~") !=
+			    len || !strcmp(u, ".") || !strcmp(u, "..")) {
+			pp_y_err(x->err, n, "provisioning.url_key must be 16 to 128 characters of "
+				 "A-Z a-z 0-9 - . _ ~ (e.g. the output of `openssl rand -hex 16`)");
+			return PP_EINVAL;
+		}
+		free(c->provisioning.url_key);
+		if (!(c->provisioning.url_key = strdup(u)))
 			return PP_ENOMEM;
 	}
 	return PP_OK;

@@ -73,6 +73,8 @@ struct pp_config {
 	struct {
 		unsigned queue_max; /* phones' device changes waiting at most (back-pressure) */
 		char *public_url;   /* "" = none: the URL phones reach this server at */
+		char *url_key;      /* "" = none: the first path segment every HTTP(S)
+				       request must carry (provd's url_key) */
 	} provisioning;
 	/* The general settings, the lowest layer of every device's effective
 	 * config (computed at load from http.listen, tftp.listen and

@@ -201,6 +201,32 @@ static void *uri_check(void *cls, const char *uri, struct MHD_Connection *c)
 	return &uri_refused;
 }
 
+/* provisioning.url_key: the path must be "/KEY/rest"; it becomes "/rest"
+ * (the key never reaches the pipeline nor the access log). The comparison
+ * takes the same time wherever the first difference is. */
+static bool strip_key(const char *key, char *path, size_t *plen)
+{
+	size_t k = strlen(key), off = path[0] == '/', seglen, i;
+	const char *seg = path + off;
+	unsigned diff;
+
+	seglen = strcspn(seg, "/");
+	diff = seglen != k;
+	for (i = 0; i < k; i++)
+		diff |= (unsigned char)(i < seglen ? seg[i] : 0) ^ (unsigned char)key[i];
+	if (diff)
+		return false;
+	if (seg[k] == '\0') {
+		path[0] = '/';
+		path[1] = '\0';
+		*plen = 1;
+		return true;
+	}
+	*plen -= off + k;
+	memmove(path, seg + k, *plen + 1);
+	return true;
+}
+
 static enum MHD_Result send_err(struct pp_http *h, struct MHD_Connection *c, int which)
 {
 	if (which == E404 || which == E405 || which == E500)
@@ -464,6 +490,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		.peer_ip = x->ip,
 		.rootfd = h->d->http_rootfd,
 	};
+	{
+		struct pp_snapshot *s = pp_daemon_acquire(h->d);
+
+		if (s->cfg->provisioning.url_key[0])
+			x->rq.bad_key = !strip_key(s->cfg->provisioning.url_key, x->path,
+						   &x->rq.path_len);
+		pp_snapshot_release(s);
+	}
 	x->head = head;
 	x->status = 0;
 	x->body = 0;

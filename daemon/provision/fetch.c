@@ -197,6 +197,20 @@ static int fetch(struct pp_prov *p, struct pp_snapshot *snap, const struct pp_re
 	bool known, exempt, fresh, banned, per_device;
 	int rc;
 
+	if (rq->bad_key) {
+		/* a wrong provisioning key is a probe like an unknown MAC */
+		char q[PP_PATH_MAX + 8];
+
+		pp_log(PP_LOG_INFO, "security.bad_key", "client=%s path=%s", rq->peer_ip,
+		       pp_q(q, sizeof(q), out->path));
+		if (!pp_ban_is_banned(p->ban, rq->peer_ip)) {
+			ban_count(p, cfg, rq->peer_ip, out->path, &banned);
+			*reason = banned ? "banned" : "wrong provisioning key";
+		} else {
+			*reason = "banned";
+		}
+		return PP_EACCES;
+	}
 	memset(&in, 0, sizeof(in));
 	if (rq->proto == PP_PROTO_TFTP) {
 		in.s[PP_SRC_TFTP_FILE] = out->path;
@@ -236,11 +250,23 @@ static int fetch(struct pp_prov *p, struct pp_snapshot *snap, const struct pp_re
 		l.bound[0] = '\0';
 	}
 	known = l.dev != NULL;
-	exempt = known && l.bound[0] && strcmp(l.bound, l.mac) == 0;
+	/* a banned address is served only what proves to be its own device:
+	 * the request names a MAC (file name, User-Agent) that is bound to
+	 * that address; a request without a MAC proves nothing */
+	exempt = known && !l.mac_from_ip && l.bound[0] && strcmp(l.bound, l.mac) == 0;
 	if (!exempt && pp_ban_is_banned(p->ban, rq->peer_ip)) {
 		*reason = "banned";
 		rc = PP_EACCES;
 		goto out;
+	}
+	if (per_device && pf.sensitive) {
+		/* one line per sensitive request, for fail2ban (docs/fail2ban/) */
+		char q[PP_PATH_MAX + 8];
+
+		pp_log(PP_LOG_INFO, "security.sensitive_file",
+		       "client=%s known=%d mac=%s proto=%s path=%s", rq->peer_ip, known,
+		       known ? l.mac : pmac[0] ? pmac : "-",
+		       rq->proto == PP_PROTO_TFTP ? "tftp" : "http", pp_q(q, sizeof(q), out->path));
 	}
 	if (per_device && pf.sensitive && !known) {
 		ban_count(p, cfg, rq->peer_ip, out->path, &banned);
