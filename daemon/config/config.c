@@ -635,12 +635,13 @@ static int load_https(struct ctx *x, const struct pp_ynode *root, struct pp_conf
 		return PP_EINVAL;
 	if (n && v[0] && set_listen(x, s, "https.listen", &c->https.listen))
 		return PP_EINVAL;
-	if (set_path(x, s, "cert", "https.cert", &c->https.cert) ||
-	    set_path(x, s, "key", "https.key", &c->https.key))
-		return PP_EINVAL;
-	if (get_str(x, s, "client_ca", "https.client_ca", false, &v, &n))
-		return PP_EINVAL;
-	if (n && v[0] && set_path(x, s, "client_ca", "https.client_ca", &c->https.client_ca))
+	/* "" = not set (the README's template writes every key) */
+	if (get_str(x, s, "cert", "https.cert", false, &v, &n) ||
+	    (n && v[0] && set_path(x, s, "cert", "https.cert", &c->https.cert)) ||
+	    get_str(x, s, "key", "https.key", false, &v, &n) ||
+	    (n && v[0] && set_path(x, s, "key", "https.key", &c->https.key)) ||
+	    get_str(x, s, "client_ca", "https.client_ca", false, &v, &n) ||
+	    (n && v[0] && set_path(x, s, "client_ca", "https.client_ca", &c->https.client_ca)))
 		return PP_EINVAL;
 	if (!c->https.listen.port)
 		return PP_OK;
