@@ -225,6 +225,9 @@ static void reload(struct pp_daemon *d, struct modules *m)
 	warn_restart("tftp.listen", cur->cfg->tftp.listen.text, cfg->tftp.listen.text);
 	warn_restart("http.listen", cur->cfg->http.listen.text, cfg->http.listen.text);
 	warn_restart("https.listen", cur->cfg->https.listen.text, cfg->https.listen.text);
+	/* the PROXY-protocol front is set up at start (X-Forwarded-For follows at once) */
+	if (!cur->cfg->http.n_trusted_proxies && cfg->http.n_trusted_proxies)
+		warn_restart("http.trusted_proxies.proxy_protocol", "off", "on");
 	warn_restart("api.listen", cur->cfg->api.listen.text, cfg->api.listen.text);
 	warn_restart("data_dir", cur->cfg->data_dir, cfg->data_dir);
 	warn_restart("tftp.root", cur->cfg->tftp.root, cfg->tftp.root);
