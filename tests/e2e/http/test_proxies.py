@@ -5,11 +5,12 @@ distinct loopback source addresses (127.0.0.x) talking to 127.0.0.1."""
 import json
 import os
 import socket
+import ssl
 import struct
 import subprocess
 import time
 
-from pphelp import Daemon, TapRunner, PHONEPROVD, to_yaml
+from pphelp import Daemon, TapRunner, PHONEPROVD, to_yaml, free_port
 
 t = TapRunner()
 
@@ -78,6 +79,40 @@ for entry, why in (("10.0.0.1/8", "bits set after the prefix"),
     t.ok(p.returncode == 1 and why in p.stderr and "http.trusted_proxies" in p.stderr
          and bad + ":" in p.stderr, f"trusted_proxies '{entry}' is a FILE:LINE:COL error",
          p.stderr)
+
+# the HTTPS listener goes through the same front: a self-signed certificate
+tls_cert, tls_key = os.path.join(d.tmp, "c.pem"), os.path.join(d.tmp, "k.pem")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", tls_key, "-out", tls_cert,
+                "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+               check=True, capture_output=True, timeout=60)
+https_port = free_port()
+d.cfg["https"] = {"listen": f"127.0.0.1:{https_port}", "cert": tls_cert, "key": tls_key}
+with open(d.config_path, "w") as f:
+    f.write(to_yaml(d.cfg))
+
+
+def tls_get(src, path, prefix=b""):
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.bind((src, 0))
+    raw.settimeout(5)
+    raw.connect(("127.0.0.1", https_port))
+    raw.sendall(prefix)
+    c = ssl.create_default_context(cafile=tls_cert)
+    s = c.wrap_socket(raw, server_hostname="127.0.0.1")
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (ssl.SSLError, OSError):
+        pass
+    s.close()
+    return int(data.split(b" ")[1]) if data.startswith(b"HTTP/") else 0
+
 
 try:
     d.start()
@@ -157,6 +192,16 @@ try:
     t.ok(len(ref) == 1 and ref[0].get("client") == PROXY, "and logged", ref)
     st = get(PROXY, "/static.cfg")
     t.ok(st == 200, "a trusted proxy may also send plain HTTP", st)
+
+    # -- HTTPS behind a TCP proxy: the PROXY header comes before the handshake
+    st = tls_get(PROXY, "/f1.cfg", prefix=b"PROXY TCP4 198.51.100.30 127.0.0.1 5555 443\r\n")
+    ev = [e for e in d.log_events("http.request") if e.get("path") == "/f1.cfg"]
+    t.ok(st == 200 and ev and ev[-1].get("client") == "198.51.100.30",
+         "https: PROXY v1 then TLS from a trusted proxy names the client", (st, ev[-1:]))
+    st = tls_get(STRANGER, "/f2.cfg")
+    ev = [e for e in d.log_events("http.request") if e.get("path") == "/f2.cfg"]
+    t.ok(st == 200 and ev[-1].get("client") == STRANGER,
+         "https: an untrusted client is served as itself", (st, ev[-1:]))
     t.ok(d.stop() == 0, "clean stop")
 finally:
     d.cleanup()
