@@ -238,7 +238,16 @@ static int fetch(struct pp_prov *p, struct pp_snapshot *snap, const struct pp_re
 		rc = PP_EIO;
 		goto out;
 	}
-	if (l.dev && l.mac_from_ip && info_conflicts(l.dev, &di)) {
+	/* found by its address only: not when its config says it is behind
+	 * NAT (`nat: true` in its config chain: the address is shared), nor
+	 * when the request describes another phone */
+	if (l.dev && l.mac_from_ip && json_is_true(json_object_get(l.config, "nat"))) {
+		json_decref(l.dev);
+		json_decref(l.config);
+		l.dev = l.config = NULL;
+		l.mac[0] = '\0';
+		l.bound[0] = '\0';
+	} else if (l.dev && l.mac_from_ip && info_conflicts(l.dev, &di)) {
 		pp_log(PP_LOG_INFO, "device.ip_conflict",
 		       "client=%s bound_mac=%s bound_model=%s requested_model=%s path=%s "
 		       "action=not_the_same_phone", rq->peer_ip, l.mac, prov_jstr(l.dev, "model"),

@@ -7,6 +7,8 @@ behind one address keep their own devices and files. Bundled Yealink plugin;
 distinct clients are loopback source addresses."""
 import http.client
 import json
+import urllib.error
+import urllib.request
 import socket
 import struct
 import time
@@ -74,6 +76,18 @@ def settle(mac, key, want, timeout=5):
     return dev(mac).get(key) == want
 
 
+def api(method, path, body=None):
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{d.api_port}/api/v1{path}", method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {d.token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
 def set_nat(on):
     d.cfg["nat"] = on
     with open(d.config_path, "w") as f:
@@ -115,6 +129,22 @@ try:
          "without NAT, the bound address still re-identifies: a firmware upgrade (no MAC in "
          "the request) updates the T46S's version", dev(A))
 
+    # -- nat: true in a config subtree ----------------------------------------
+    D = "805ec0000d04"
+    st, _ = http_get("127.0.0.8", f"{D}.cfg", f"{UA} {macfmt(D)}")
+    s1, _ = api("POST", "/configs", {"id": "branch", "raw_config": {"nat": True}})
+    s2, _ = api("POST", "/configs", {"id": "desk", "parent_ids": ["branch"], "raw_config": {}})
+    s3, _ = api("PATCH", f"/devices/{macfmt(D)}", {"config": "desk"})
+    t.ok(st == 200 and (s1, s2) == (201, 201) and s3 in (200, 207),
+         "a T46S at 127.0.0.8 under a config whose parent says nat: true", (st, s1, s2, s3))
+    http_get("127.0.0.8", "y000000000028.cfg", "Yealink SIP-T46S 66.86.0.40")
+    time.sleep(0.2)
+    t.ok(dev(D).get("version") == "66.86.0.15",
+         "its address no longer re-identifies it (the global nat is still off)", dev(D))
+    http_get("127.0.0.6", "y000000000028.cfg", "Yealink SIP-T46S 66.86.0.21")
+    t.ok(settle(A, "version", "66.86.0.21"),
+         "while a device outside that subtree still is", dev(A))
+
     # -- NAT mode ----------------------------------------------------------------
     set_nat(True)
     st, _ = http_get("127.0.0.7", f"{B}.cfg", f"{UA} {macfmt(B)}")
@@ -138,7 +168,7 @@ try:
          "nat: each phone keeps its own rendered file", (sb, sc, fb[:80], fc[:80]))
     st, _ = http_get("127.0.0.6", "y000000000028.cfg", "Yealink SIP-T46S 66.86.0.30")
     time.sleep(0.2)
-    t.ok(dev(A).get("version") == "66.86.0.20",
+    t.ok(dev(A).get("version") == "66.86.0.21",
          "nat: even the address bound before is no longer used to re-identify", dev(A))
     t.ok(d.stop() == 0, "clean stop")
 finally:
