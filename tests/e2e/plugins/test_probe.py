@@ -98,6 +98,9 @@ try:
          p.stdout[-1500:])
     st, body = http_get("127.0.0.11", f"/{KEY}/static.cfg")
     t.ok(st == 200 and body == b"static=1\n", "a static file with the key", (st, body))
+    p = d.cli("dhcpd-config")
+    t.ok(p.returncode == 0 and f'"http://127.0.0.1:{d.http_port}/{KEY}/"' in p.stdout,
+         "dhcpd-config hands the phones a boot URL with the key", p.stdout[:1500] + p.stderr)
     acc = [e for e in d.log_events("http.request") if e.get("client") == "127.0.0.11"]
     t.ok(acc and all(KEY not in e.get("path", "") for e in acc)
          and KEY not in "".join(l for l in d.read_log().splitlines() if "http.request" in l),
