@@ -27,7 +27,7 @@
 #include "http_int.h"
 #include "paccept.h"
 
-#define PACCEPT_PENDING_MAX 256 /* trusted connections waiting for their first bytes */
+#define PACCEPT_PENDING_MAX 1024 /* trusted connections waiting for their first bytes */
 #define PACCEPT_RETRY_MS 10     /* a partial header: look again after this */
 
 struct pending {
