@@ -630,6 +630,14 @@ static int start(struct pp_daemon *d, bool tls, struct pp_http **out, struct pp_
 		pp_snapshot_release(s);
 		return PP_OK; /* switched off */
 	}
+	if (tls && (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+		    MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES)) {
+		pp_snapshot_release(s);
+		pp_err_set(err, "https.listen: this libmicrohttpd (%s) is built without TLS "
+			   "(GnuTLS) or its certificate callback: HTTPS is not available",
+			   MHD_get_version());
+		return PP_ERR;
+	}
 	if (tls) {
 		/* read before the privileges are dropped: the key may be
 		 * readable by root only (a reload then needs it readable by
