@@ -174,8 +174,11 @@ try:
         t.ok("127.0.0.12" in hosts and "127.0.0.13" in hosts and
              not [h for h in hosts if h not in ("127.0.0.11", "127.0.0.12", "127.0.0.13")],
              "and finds the probers' addresses", sorted(set(hosts)))
-        t.ok("Missed time" not in p.stdout or re.search(r"\[\d+\] ", p.stdout) is not None,
-             "with the ts= time stamps read", p.stdout[:800])
+        hits = re.search(r"\[(\d+)\] \{\^LN-BEG\}ts=Year", p.stdout)
+        lines = re.search(r"Lines: (\d+) lines", p.stdout)
+        t.ok(hits and lines and hits.group(1) == lines.group(1),
+             "with the ts= time stamp of every line read by the filter's datepattern",
+             p.stdout[:1200])
     t.ok(d.stop() == 0, "clean stop")
 finally:
     d.cleanup()
