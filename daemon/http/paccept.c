@@ -47,6 +47,7 @@ struct pp_paccept {
 	pthread_t thr;
 	struct pending p[PACCEPT_PENDING_MAX];
 	size_t np;
+	uint64_t accept_pause_ns; /* out of descriptors: no accept before this */
 };
 
 static bool trusted(struct pp_paccept *a, const struct sockaddr *sa)
@@ -134,8 +135,13 @@ static bool accept_one(struct pp_paccept *a, uint64_t now)
 	socklen_t len = sizeof(sa);
 	int fd = accept4(a->lfd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (fd < 0)
-		return false; /* EAGAIN, a client gone, EMFILE: the next poll retries */
+	if (fd < 0) {
+		/* out of descriptors: the socket stays readable, so wait a little
+		 * rather than spin (the kernel keeps the connections queued) */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			a->accept_pause_ns = now + 100 * 1000000ull;
+		return false; /* EAGAIN, a client gone: the next poll retries */
+	}
 	if (!trusted(a, (struct sockaddr *)&sa)) {
 		hand_over(a, fd, (struct sockaddr *)&sa, len);
 		return true;
@@ -159,8 +165,11 @@ static void *run(void *arg)
 
 		pf[nf++] = (struct pollfd){ .fd = a->efd, .events = POLLIN };
 		/* full: leave the new connections in the kernel's backlog */
-		pf[nf++] = (struct pollfd){ .fd = a->np < PACCEPT_PENDING_MAX ? a->lfd : -1,
+		pf[nf++] = (struct pollfd){ .fd = a->np < PACCEPT_PENDING_MAX &&
+						  a->accept_pause_ns <= now ? a->lfd : -1,
 					    .events = POLLIN };
+		if (a->accept_pause_ns > now && a->accept_pause_ns < next)
+			next = a->accept_pause_ns;
 		for (size_t i = 0; i < a->np; i++) {
 			struct pending *pc = &a->p[i];
 
