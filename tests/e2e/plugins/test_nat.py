@@ -63,8 +63,8 @@ def tftp_get(src, name):
 
 
 def dev(mac):
-    p = d.cli("devices", "show", mac, "--json")
-    return json.loads(p.stdout) if p.returncode == 0 else {}
+    st, body = api("GET", f"/devices/{macfmt(mac) if ':' not in mac else mac}")
+    return json.loads(body) if st == 200 else {}
 
 
 def settle(mac, key, want, timeout=5):
