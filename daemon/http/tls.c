@@ -131,6 +131,12 @@ int pp_tls_load(const char *cert_file, const char *key_file, const char *ca_file
 	d.size = (unsigned)len;
 	c->n_pcert = TLS_CHAIN_MAX;
 	g = gnutls_pcert_list_import_x509_raw(c->pcert, &c->n_pcert, &d, GNUTLS_X509_FMT_PEM, 0);
+	if (g == GNUTLS_E_SHORT_MEMORY_BUFFER) {
+		c->n_pcert = 0;
+		pp_err_set(err, "https.cert: %s: more than %d certificates in the chain", cert_file,
+			   TLS_CHAIN_MAX);
+		goto fail;
+	}
 	if (g < 0 || c->n_pcert == 0) {
 		c->n_pcert = 0;
 		pp_err_set(err, "https.cert: %s: not a PEM certificate chain (%s)", cert_file,
