@@ -13,7 +13,7 @@ import subprocess
 import time
 import warnings
 
-from pphelp import Daemon, TapRunner, PHONEPROVD, free_port
+from pphelp import Daemon, TapRunner, PHONEPROVD, PHONEPROV, free_port
 
 t = TapRunner()
 warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0/1.1 are named on purpose
@@ -147,6 +147,11 @@ t.ok(p.returncode == 1 and "https.cert" in p.stderr and garbage in p.stderr
 p = check_with(cert, os.path.join(pki, "server2.key"))
 t.ok(p.returncode == 1 and "does not belong to the certificate" in p.stderr,
      "--check: a key of another certificate is a clear error", p.stderr)
+p = check_with(cert, os.path.join(pki, "server2.key"))
+p = subprocess.run([PHONEPROV, "-c", bad_cfg, "check-config"], capture_output=True, text=True,
+                   timeout=30)
+t.ok(p.returncode == 1 and "does not belong to the certificate" in p.stderr,
+     "phoneprov check-config reports the same", p.stderr)
 p = check_with(os.path.join(d.tmp, "nothere.pem"), key)
 t.ok(p.returncode == 1 and "https.cert" in p.stderr and "nothere.pem" in p.stderr,
      "--check: a missing certificate file names the key and the file", p.stderr)
