@@ -429,7 +429,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct http_req *x;
 	const char *reason = "", *ua;
 	size_t plen, url_len;
-	bool head;
+	bool head, bad_key = false;
 	int rc;
 
 	(void)version;
@@ -474,9 +474,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		log_refused(h, c, method, url, rc == PP_DEC_TOO_LONG ? 414 : 400, reason);
 		return send_err(h, c, rc == PP_DEC_TOO_LONG ? E414 : E400);
 	}
+	{
+		/* the key goes first: nothing after this line sees or logs it */
+		struct pp_snapshot *s = pp_daemon_acquire(h->d);
+
+		if (s->cfg->provisioning.url_key[0])
+			bad_key = !strip_key(s->cfg->provisioning.url_key, x->path, &plen);
+		pp_snapshot_release(s);
+	}
 	if (h->tls && h->client_ca[0] && pp_tls_check_client(c, &reason) != PP_OK) {
+		log_refused(h, c, method, x->path, 403, reason);
 		free(x);
-		log_refused(h, c, method, url, 403, reason);
 		return send_err(h, c, E403);
 	}
 	ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
@@ -490,14 +498,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		.peer_ip = x->ip,
 		.rootfd = h->d->http_rootfd,
 	};
-	{
-		struct pp_snapshot *s = pp_daemon_acquire(h->d);
-
-		if (s->cfg->provisioning.url_key[0])
-			x->rq.bad_key = !strip_key(s->cfg->provisioning.url_key, x->path,
-						   &x->rq.path_len);
-		pp_snapshot_release(s);
-	}
+	x->rq.bad_key = bad_key;
 	x->head = head;
 	x->status = 0;
 	x->body = 0;
@@ -535,7 +536,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		int which = rc == PP_EACCES ? E403 : rc == PP_ENOENT ? E404 : E500;
 
 		if (rc == PP_EACCES)
-			log_refused(h, c, method, url, 403, reason);
+			log_refused(h, c, method, x->path, 403, reason);
 		else
 			pp_http_log_request(x->ip, method, x->path, err_bodies[which].status, 0,
 					    pp_mono_ns() - x->t0, x->ua);

@@ -121,6 +121,8 @@ try:
          f"the {LIMIT + 1}th wrong key bans the address", bans)
     st, _ = http_get("127.0.0.12", f"/{KEY}/static.cfg")
     t.ok(st == 403, "then even the right key is refused from it", st)
+    t.ok(KEY not in d.read_log(), "the key is in no log line (refusals included)",
+         [l for l in d.read_log().splitlines() if KEY in l][:3])
 
     # -- a prober with the key: count first, create after ----------------------
     codes = []
