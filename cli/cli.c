@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "daemon/provision/provision.h"
 #include "daemon/plugin/plugin.h"
+#include "daemon/http/tls.h"
 #include "daemon/store/store.h"
 
 int pp_cli_open_config(struct pp_cli *c)
@@ -137,6 +138,27 @@ int pp_cmd_check_config(struct pp_cli *c, int argc, char **argv)
 			json_decref(j);
 		}
 		return 1;
+	}
+	if (c->cfg->https.listen.port) {
+		/* the HTTPS certificate and key, as phoneprovd reads them at start */
+		struct pp_tls_creds *creds = NULL;
+
+		if (pp_tls_load(c->cfg->https.cert, c->cfg->https.key, c->cfg->https.client_ca,
+				&creds, &err) != PP_OK) {
+			char msg[sizeof(err.msg) + 600];
+
+			snprintf(msg, sizeof(msg), "%s: %s", c->cfg->path, err.msg);
+			fprintf(stderr, "%s\n", msg);
+			if (c->json) {
+				json_t *j = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+
+				pp_cli_print_json(j);
+				json_decref(j);
+			}
+			pp_registry_free(reg);
+			return 1;
+		}
+		pp_tls_creds_free(creds);
 	}
 	n = reg ? pp_registry_count(reg) : 0;
 	if (c->json) {

@@ -67,6 +67,15 @@ struct pp_http;
 int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err);
 int pp_http_run(struct pp_http *h, struct pp_err *err);
 void pp_http_stop(struct pp_http *h);
+/* The HTTPS listener (https.listen; *out NULL when off): the same file
+ * server over TLS. Start fails with a clear error on a bad certificate or
+ * key. pp_http_run / pp_http_stop run and stop it. */
+int pp_https_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err);
+/* SIGHUP: re-read https.cert / https.key (and the client CA); new
+ * handshakes use them, open connections keep theirs. A bad pair is logged
+ * (https.reload_failed) and the running one stays. */
+struct pp_config;
+void pp_https_reload(struct pp_http *h, const struct pp_config *cfg);
 
 struct pp_api;
 int pp_api_start(struct pp_daemon *d, struct pp_api **out, struct pp_err *err);

@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "lib/log.h"
 #include "daemon/plugin/plugin.h"
+#include "daemon/http/tls.h"
 #include "dhcp/dhcp.h"
 #include "privs.h"
 #include "sockact.h"
@@ -30,6 +31,7 @@
 struct modules {
 	struct pp_tftp *tftp;
 	struct pp_http *http;
+	struct pp_http *https;
 	struct pp_api *api;
 	struct pp_sniffer *sniffer;
 	struct pp_jobs *jobs;
@@ -94,6 +96,8 @@ static void stop_modules(struct pp_daemon *d, struct modules *m)
 	pp_prov_stop(d->prov);
 	if (m->api)
 		pp_api_stop(m->api);
+	if (m->https)
+		pp_http_stop(m->https);
 	if (m->http)
 		pp_http_stop(m->http);
 	if (m->tftp)
@@ -112,6 +116,7 @@ static int start_modules(struct pp_daemon *d, struct modules *m, struct pp_err *
 	memset(m, 0, sizeof(*m));
 	if (pp_tftp_start(d, &m->tftp, err) != PP_OK ||
 	    pp_http_start(d, &m->http, err) != PP_OK ||
+	    pp_https_start(d, &m->https, err) != PP_OK ||
 	    pp_api_start(d, &m->api, err) != PP_OK ||
 	    pp_sniffer_start(&d->snaps, d->prov, &m->sniffer, err) != PP_OK)
 		goto fail;
@@ -124,6 +129,7 @@ static int start_modules(struct pp_daemon *d, struct modules *m, struct pp_err *
 	pp_prov_resync(d->prov, NULL);
 	if ((m->tftp && pp_tftp_run(m->tftp, err) != PP_OK) ||
 	    (m->http && pp_http_run(m->http, err) != PP_OK) ||
+	    (m->https && pp_http_run(m->https, err) != PP_OK) ||
 	    (m->api && pp_api_run(m->api, err) != PP_OK) ||
 	    (m->sniffer && pp_sniffer_run(m->sniffer, err) != PP_OK) ||
 	    pp_jobs_start(d, &m->jobs, err) != PP_OK)
@@ -148,6 +154,18 @@ static int check_only(const char *path)
 		fprintf(stderr, "%s\n", err.msg);
 		pp_config_free(cfg);
 		return 1;
+	}
+	if (cfg->https.listen.port) {
+		struct pp_tls_creds *creds = NULL;
+
+		if (pp_tls_load(cfg->https.cert, cfg->https.key, cfg->https.client_ca, &creds,
+				&err) != PP_OK) {
+			fprintf(stderr, "%s: %s\n", cfg->path, err.msg);
+			pp_registry_free(reg);
+			pp_config_free(cfg);
+			return 1;
+		}
+		pp_tls_creds_free(creds);
 	}
 	printf("%s: ok (%zu plugins)\n", path, reg ? pp_registry_count(reg) : (size_t)0);
 	pp_registry_free(reg);
@@ -210,6 +228,10 @@ static void reload(struct pp_daemon *d, struct modules *m)
 	}
 	warn_restart("tftp.listen", cur->cfg->tftp.listen.text, cfg->tftp.listen.text);
 	warn_restart("http.listen", cur->cfg->http.listen.text, cfg->http.listen.text);
+	warn_restart("https.listen", cur->cfg->https.listen.text, cfg->https.listen.text);
+	/* the PROXY-protocol front is set up at start (X-Forwarded-For follows at once) */
+	if (!cur->cfg->http.n_trusted_proxies && cfg->http.n_trusted_proxies)
+		warn_restart("http.trusted_proxies.proxy_protocol", "off", "on");
 	warn_restart("api.listen", cur->cfg->api.listen.text, cfg->api.listen.text);
 	warn_restart("data_dir", cur->cfg->data_dir, cfg->data_dir);
 	warn_restart("tftp.root", cur->cfg->tftp.root, cfg->tftp.root);
@@ -234,6 +256,7 @@ static void reload(struct pp_daemon *d, struct modules *m)
 	log_config(cfg);
 	pp_snaps_swap(&d->snaps, s);
 	pp_jobs_kick(m->jobs);
+	pp_https_reload(m->https, cfg);
 	/* the previous registry is freed (plugins' fini) here, on this thread,
 	 * once the last request using it is done: see snapshot.h */
 	pp_snaps_reap(&d->snaps);

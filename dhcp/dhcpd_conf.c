@@ -55,6 +55,7 @@ struct ctx {
 	size_t n_vci, n_oui; /* classes of each kind */
 	size_t n_ouis;       /* MAC prefixes (subclasses) */
 	bool any_url;
+	const char *url_key; /* provisioning.url_key: first segment of HTTP boot URLs */
 };
 
 static int is_ipv4(const char *s)
@@ -122,6 +123,30 @@ static int resolve_hosts(struct ctx *x, const struct pp_config *cfg, const struc
 	}
 	x->http_port = o && o->http_port ? o->http_port : cfg->http.listen.port;
 	x->tftp_port = cfg->tftp.listen.port;
+	x->url_key = cfg->provisioning.url_key;
+	return PP_OK;
+}
+
+/* With a provisioning key, an http(s) boot URL gets it as the first path
+ * segment ("http://H:P/" -> "http://H:P/KEY/"): the phone's first request
+ * must carry it like every later one. */
+static int add_url_key(const struct ctx *x, char **url)
+{
+	const char *p = *url ? strstr(*url, "://") : NULL, *slash;
+	char *n;
+	size_t at, k;
+
+	if (!p || !x->url_key || !x->url_key[0] || strncmp(*url, "http", 4) != 0)
+		return PP_OK;
+	slash = strchr(p + 3, '/');
+	at = slash ? (size_t)(slash - *url) + 1 : strlen(*url);
+	k = strlen(x->url_key);
+	n = malloc(strlen(*url) + k + 3);
+	if (!n)
+		return PP_ENOMEM;
+	sprintf(n, "%.*s%s%s/%s", (int)at, *url, slash ? "" : "/", x->url_key, *url + at);
+	free(*url);
+	*url = n;
 	return PP_OK;
 }
 
@@ -273,6 +298,10 @@ static int collect(struct ctx *x, const struct pp_registry *reg, struct pp_err *
 				snprintf(where, sizeof(where), "plugin %s: dhcp class %s: boot_url",
 					 p->name, c->name);
 				rc = expand(x, c->boot_url, &e->boot_url, err, where);
+				if (rc == PP_OK && add_url_key(x, &e->boot_url) != PP_OK) {
+					pp_err_set(err, "out of memory");
+					rc = PP_ENOMEM;
+				}
 			}
 			if (rc != PP_OK)
 				return rc;

@@ -14,14 +14,14 @@ ATFTPD_DIR=${ATFTPD_DIR:-/usr/local/lib/phoneprov-bench/atftpd}
 # scripts/test.sh needs besides (clang for the fuzzers, the peers and
 # clients of the integration tests, the packaging tools of tests/e2e/package).
 BUILD="build-essential meson ninja-build pkg-config python3
- libmicrohttpd-dev libpcap-dev liblmdb-dev lmdb-utils libyaml-dev libpcre2-dev
+ libmicrohttpd-dev libgnutls28-dev libpcap-dev liblmdb-dev lmdb-utils libyaml-dev libpcre2-dev
  libcurl4-openssl-dev libarchive-dev nettle-dev libjansson-dev libcmocka-dev"
 TEST="clang libclang-rt-14-dev
  tftp-hpa atftp busybox curl tftpd-hpa nginx-light wrk isc-dhcp-server
  kea-dhcp4-server python3-scapy python3-seccomp python3-jinja2 python3-pystache valgrind
  iproute2 dnsmasq-base systemd procps psmisc zip bsdextrautils libarchive-tools
  python3-jsonschema openapi-specification bash-completion man-db git
- dpkg-dev debhelper devscripts lintian sip-tester libwrap0 libpcre2-8-0
+ dpkg-dev debhelper devscripts lintian sip-tester libwrap0 libpcre2-8-0 fail2ban
  chromium chromium-driver python3-selenium"
 # --bench: what --test installs, plus atftpd for bench/steady (kept out of
 # --test so that CI never depends on that download).

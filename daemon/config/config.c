@@ -81,6 +81,10 @@ void pp_config_free(struct pp_config *cfg)
 	free(cfg->user);
 	free(cfg->tftp.root);
 	free(cfg->http.root);
+	free(cfg->http.trusted_proxies);
+	free(cfg->https.cert);
+	free(cfg->https.key);
+	free(cfg->https.client_ca);
 	free(cfg->api.token_file);
 	free(cfg->api.admin_token_file);
 	free(cfg->dhcp_sniffer.interface);
@@ -92,6 +96,7 @@ void pp_config_free(struct pp_config *cfg)
 	free(cfg->plugins.enabled);
 	json_decref(cfg->plugins.settings);
 	free(cfg->provisioning.public_url);
+	free(cfg->provisioning.url_key);
 	json_decref(cfg->general);
 	json_decref(cfg->general_src);
 	free(cfg);
@@ -176,6 +181,9 @@ static struct pp_config *defaults(const char *base_dir)
 	c->http.header_timeout_s = 10;
 	c->http.max_connections = 8192;
 	c->http.max_connections_per_ip = 128;
+	c->https.cert = strdup("");
+	c->https.key = strdup("");
+	c->https.client_ca = strdup("");
 	listen_parse(DEF_API_LISTEN, &c->api.listen);
 	c->api.token_file = abs_path(base_dir, "var/api-token");
 	c->api.admin_token_file = abs_path(base_dir, "var/admin-token");
@@ -191,6 +199,7 @@ static struct pp_config *defaults(const char *base_dir)
 	c->security.ban_s = 600;
 	c->provisioning.queue_max = 8192;
 	c->provisioning.public_url = strdup("");
+	c->provisioning.url_key = strdup("");
 	c->synchronize.t1_ms = 500;
 	c->plugins.dir = abs_path(base_dir, "plugins");
 	c->plugins.local_dir = strdup("");
@@ -199,7 +208,7 @@ static struct pp_config *defaults(const char *base_dir)
 	if (!c->base_dir || !c->path || !c->data_dir || !c->user || !c->tftp.root || !c->http.root ||
 	    !c->api.token_file || !c->api.admin_token_file || !c->dhcp_sniffer.interface ||
 	    !c->dhcp_sniffer.pcap_file || !c->plugins.dir || !c->plugins.local_dir || !c->plugins.settings ||
-	    !c->provisioning.public_url) {
+	    !c->provisioning.public_url || !c->provisioning.url_key || !c->https.cert || !c->https.key || !c->https.client_ca) {
 		pp_config_free(c);
 		return NULL;
 	}
@@ -299,6 +308,16 @@ static void general_set(struct pp_config *c, const char *k, json_t *v, const cha
 }
 
 /* The general settings every effective config starts from (config.h). */
+/* With a provisioning key, phones must put it first in every path: the
+ * base URL they are given carries it. */
+static void general_add_key(const struct pp_config *c, char *buf, size_t n)
+{
+	size_t len = strlen(buf);
+
+	if (c->provisioning.url_key[0])
+		snprintf(buf + len, n - len, "/%s", c->provisioning.url_key);
+}
+
 static int general_build(struct pp_config *c)
 {
 	const struct pp_listen *h = &c->http.listen, *t = &c->tftp.listen;
@@ -323,14 +342,20 @@ static int general_build(struct pp_config *c)
 		n = strlen(buf);
 		while (n > 0 && buf[n - 1] == '/') /* templates append "/" */
 			buf[--n] = '\0';
-		general_set(c, "http_base_url", json_string(buf), "provisioning.public_url");
+		general_add_key(c, buf, sizeof(buf));
+		general_set(c, "http_base_url", json_string(buf), c->provisioning.url_key[0] ?
+			    "provisioning.public_url + provisioning.url_key" :
+			    "provisioning.public_url");
 		general_set(c, "ip", json_string(host), "provisioning.public_url");
 		general_set(c, "http_port", json_integer(port), "provisioning.public_url");
 	} else if (!wildcard(h->host)) {
 		v6 = strchr(h->host, ':') != NULL;
 		snprintf(buf, sizeof(buf), "http://%s%s%s:%u", v6 ? "[" : "", h->host, v6 ? "]" : "",
 			 h->port);
-		general_set(c, "http_base_url", json_string(buf), "general settings (http.listen)");
+		general_add_key(c, buf, sizeof(buf));
+		general_set(c, "http_base_url", json_string(buf), c->provisioning.url_key[0] ?
+			    "general settings (http.listen + provisioning.url_key)" :
+			    "general settings (http.listen)");
 		general_set(c, "ip", json_string(h->host), "general settings (http.listen)");
 		general_set(c, "http_port", json_integer(h->port), "general settings (http.listen)");
 	} else {
@@ -532,11 +557,42 @@ static int load_tftp(struct ctx *x, const struct pp_ynode *root, struct pp_confi
 	return PP_OK;
 }
 
+/* http.trusted_proxies: a list of "ADDR" / "ADDR/BITS". */
+static int load_proxies(struct ctx *x, const struct pp_ynode *n, struct pp_config *c)
+{
+	if (n->type != PP_Y_SEQ) {
+		pp_y_err(x->err, n, "http.trusted_proxies must be a list of addresses or networks "
+			 "(e.g. [\"192.0.2.10\", \"10.1.0.0/16\"])");
+		return PP_EINVAL;
+	}
+	if (n->n > 1024) {
+		pp_y_err(x->err, n, "http.trusted_proxies: 1024 entries at most");
+		return PP_EINVAL;
+	}
+	c->http.trusted_proxies = calloc(n->n ? n->n : 1, sizeof(*c->http.trusted_proxies));
+	if (!c->http.trusted_proxies)
+		return PP_ENOMEM;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct pp_ynode *v = n->vals[i];
+		const char *s, *why;
+
+		if (pp_y_str(v, "http.trusted_proxies entry", &s, x->err))
+			return PP_EINVAL;
+		if ((why = pp_cidr_parse(s, &c->http.trusted_proxies[i]))) {
+			pp_y_err(x->err, v, "http.trusted_proxies: '%s' %s", s, why);
+			return PP_EINVAL;
+		}
+		c->http.n_trusted_proxies++;
+	}
+	return PP_OK;
+}
+
 static int load_http(struct ctx *x, const struct pp_ynode *root, struct pp_config *c)
 {
 	static const char *const keys[] = { "listen", "root", "header_timeout_s",
-					    "max_connections", "max_connections_per_ip", NULL };
-	const struct pp_ynode *s;
+					    "max_connections", "max_connections_per_ip",
+					    "trusted_proxies", NULL };
+	const struct pp_ynode *s, *n;
 
 	if (section(x, root, "http", keys, &s))
 		return PP_EINVAL;
@@ -550,6 +606,52 @@ static int load_http(struct ctx *x, const struct pp_ynode *root, struct pp_confi
 		     &c->http.max_connections) ||
 	    set_uint(x, s, "max_connections_per_ip", "http.max_connections_per_ip", 1, 65536,
 		     &c->http.max_connections_per_ip))
+		return PP_EINVAL;
+	if ((n = pp_ymap_get(s, "trusted_proxies")) && !is_null(n))
+		return load_proxies(x, n, c);
+	return PP_OK;
+}
+
+/* A file that must be readable when the daemon starts (n where it was set). */
+static int check_file(struct ctx *x, const struct pp_ynode *n, const char *what, const char *path)
+{
+	if (!x->check_fs || !path[0] || access(path, R_OK) == 0)
+		return PP_OK;
+	pp_y_err(x->err, n, "%s: %s: %s", what, path, strerror(errno));
+	return PP_EINVAL;
+}
+
+static int load_https(struct ctx *x, const struct pp_ynode *root, struct pp_config *c)
+{
+	static const char *const keys[] = { "listen", "cert", "key", "client_ca", NULL };
+	const struct pp_ynode *s, *n;
+	const char *v;
+
+	if (section(x, root, "https", keys, &s))
+		return PP_EINVAL;
+	if (!s)
+		return PP_OK;
+	if (get_str(x, s, "listen", "https.listen", false, &v, &n))
+		return PP_EINVAL;
+	if (n && v[0] && set_listen(x, s, "https.listen", &c->https.listen))
+		return PP_EINVAL;
+	/* "" = not set (the README's template writes every key) */
+	if (get_str(x, s, "cert", "https.cert", false, &v, &n) ||
+	    (n && v[0] && set_path(x, s, "cert", "https.cert", &c->https.cert)) ||
+	    get_str(x, s, "key", "https.key", false, &v, &n) ||
+	    (n && v[0] && set_path(x, s, "key", "https.key", &c->https.key)) ||
+	    get_str(x, s, "client_ca", "https.client_ca", false, &v, &n) ||
+	    (n && v[0] && set_path(x, s, "client_ca", "https.client_ca", &c->https.client_ca)))
+		return PP_EINVAL;
+	if (!c->https.listen.port)
+		return PP_OK;
+	if (!c->https.cert[0] || !c->https.key[0]) {
+		pp_y_err(x->err, s, "https.listen is set: https.cert and https.key are needed too");
+		return PP_EINVAL;
+	}
+	if (check_file(x, pp_ymap_get(s, "cert"), "https.cert", c->https.cert) ||
+	    check_file(x, pp_ymap_get(s, "key"), "https.key", c->https.key) ||
+	    check_file(x, pp_ymap_get(s, "client_ca"), "https.client_ca", c->https.client_ca))
 		return PP_EINVAL;
 	return PP_OK;
 }
@@ -641,7 +743,7 @@ static int load_security(struct ctx *x, const struct pp_ynode *root, struct pp_c
 
 static int load_provisioning(struct ctx *x, const struct pp_ynode *root, struct pp_config *c)
 {
-	static const char *const keys[] = { "queue_max", "public_url", NULL };
+	static const char *const keys[] = { "queue_max", "public_url", "url_key", NULL };
 	const struct pp_ynode *s, *n;
 	const char *u, *why;
 	char host[256];
@@ -669,6 +771,24 @@ static int load_provisioning(struct ctx *x, const struct pp_ynode *root, struct 
 		}
 		free(c->provisioning.public_url);
 		if (!(c->provisioning.public_url = strdup(u)))
+			return PP_ENOMEM;
+	}
+	if (get_str(x, s, "url_key", "provisioning.url_key", false, &u, &n))
+		return PP_EINVAL;
+	if (n && u[0]) {
+		size_t len = strlen(u);
+
+		/* URL-safe without escaping (RFC 3986 unreserved), long enough
+		 * not to be guessed by the ban's allowance of tries */
+		if (len < 16 || len > 128 ||
+		    strspn(u, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~") !=
+			    len || !strcmp(u, ".") || !strcmp(u, "..")) {
+			pp_y_err(x->err, n, "provisioning.url_key must be 16 to 128 characters of "
+				 "A-Z a-z 0-9 - . _ ~ (e.g. the output of `openssl rand -hex 16`)");
+			return PP_EINVAL;
+		}
+		free(c->provisioning.url_key);
+		if (!(c->provisioning.url_key = strdup(u)))
 			return PP_ENOMEM;
 	}
 	return PP_OK;
@@ -802,7 +922,7 @@ static int load_top(struct ctx *x, const struct pp_ynode *root, struct pp_config
 {
 	static const char *const keys[] = { "data_dir", "log_level", "tftp", "http", "api",
 					    "dhcp_sniffer", "autoprov", "security", "provisioning", "plugins",
-					    "user", "synchronize", NULL };
+					    "user", "synchronize", "https", "nat", NULL };
 	const struct pp_ynode *n;
 	const char *s;
 	int rc;
@@ -829,6 +949,8 @@ static int load_top(struct ctx *x, const struct pp_ynode *root, struct pp_config
 	}
 	if ((n = pp_ymap_get(root, "autoprov")) && pp_y_bool(n, "autoprov", &c->autoprov, x->err))
 		return PP_EINVAL;
+	if ((n = pp_ymap_get(root, "nat")) && pp_y_bool(n, "nat", &c->nat, x->err))
+		return PP_EINVAL;
 	if ((n = pp_ymap_get(root, "user"))) {
 		if (pp_y_str(n, "user", &s, x->err))
 			return PP_EINVAL;
@@ -843,6 +965,7 @@ static int load_top(struct ctx *x, const struct pp_ynode *root, struct pp_config
 			return PP_ENOMEM;
 	}
 	if ((rc = load_tftp(x, root, c)) || (rc = load_http(x, root, c)) ||
+	    (rc = load_https(x, root, c)) ||
 	    (rc = load_api(x, root, c)) || (rc = load_sniffer(x, root, c)) ||
 	    (rc = load_security(x, root, c)) || (rc = load_provisioning(x, root, c)) || (rc = load_synchronize(x, root, c)) ||
 	    (rc = load_plugins(x, root, c)))

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <jansson.h>
 #include "lib/common.h"
+#include "lib/netaddr.h"
 
 struct pp_listen {
 	char host[64];  /* numeric address, e.g. "127.0.0.1" or "::1" */
@@ -36,7 +37,19 @@ struct pp_config {
 		unsigned header_timeout_s;      /* whole request head within this */
 		unsigned max_connections;       /* open connections at most */
 		unsigned max_connections_per_ip;
+		/* reverse proxies whose X-Forwarded-For / PROXY header names
+		 * the client (docs/http.md, "Reverse proxies"); none by default */
+		struct pp_cidr *trusted_proxies;
+		size_t n_trusted_proxies;
 	} http;
+	/* The HTTPS listener (off while listen.port is 0): the same file server
+	 * as http (http.root and http's limits) over TLS. */
+	struct {
+		struct pp_listen listen;
+		char *cert;      /* PEM chain, server certificate first */
+		char *key;       /* PEM private key, unencrypted */
+		char *client_ca; /* "" = client certificates not checked */
+	} https;
 	struct {
 		struct pp_listen listen;
 		char *token_file;
@@ -50,6 +63,7 @@ struct pp_config {
 		char *pcap_file; /* "" = none */
 	} dhcp_sniffer;
 	bool autoprov;
+	bool nat;        /* phones share addresses: an address never finds a device */
 	struct {
 		unsigned unknown_mac_limit;
 		unsigned unknown_mac_limit_per_net; /* the same per /24 (IPv6 /64); 0 = off */
@@ -59,6 +73,8 @@ struct pp_config {
 	struct {
 		unsigned queue_max; /* phones' device changes waiting at most (back-pressure) */
 		char *public_url;   /* "" = none: the URL phones reach this server at */
+		char *url_key;      /* "" = none: the first path segment every HTTP(S)
+				       request must carry (provd's url_key) */
 	} provisioning;
 	/* The general settings, the lowest layer of every device's effective
 	 * config (computed at load from http.listen, tftp.listen and

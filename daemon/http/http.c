@@ -9,16 +9,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <unistd.h>
 #include <microhttpd.h>
 
 #include "daemon/daemon.h"
+#include "lib/fs.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "daemon/provision/provision.h"
 #include "http_int.h"
 #include "http_util.h"
+#include "tls.h"
+#include "paccept.h"
 
 #define HTTP_RAW_URL_MAX (3 * PP_PATH_MAX) /* every byte escaped */
 #define HTTP_UA_MAX 512
@@ -26,6 +31,9 @@
 /* MHD zeroes the per-connection pool on every request: keep it small (8 KiB
  * still holds a phone request line + headers, and the 414 limit below) */
 #define HTTP_CONN_MEMORY (8 * 1024)
+/* GnuTLS priorities of the HTTPS listener: GnuTLS's NORMAL set (its
+ * vetted ciphers and groups) with TLS 1.2 and 1.3 only */
+#define PP_HTTPS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct pp_http {
 	struct pp_daemon *d;
@@ -35,6 +43,11 @@ struct pp_http {
 	int lfd;                     /* bound, until pp_http_run hands it to MHD */
 	char listen_text[80];
 	struct pp_headdl *hd;        /* the header deadline */
+	bool tls;                    /* the HTTPS listener (https.listen) */
+	const char *name;            /* "http" or "https": log events and key names */
+	char client_ca[PATH_MAX];    /* https.client_ca at start ("" = not checked) */
+	char *client_ca_pem;         /* its content for MHD_OPTION_HTTPS_MEM_TRUST */
+	struct pp_paccept *pa;       /* the PROXY-protocol accept thread, or NULL */
 };
 
 enum { E400, E403, E404, E405, E414, E500 };
@@ -90,7 +103,60 @@ static void peer_ip(struct MHD_Connection *c, char *out, size_t n)
 	pp_sockaddr_ip(ci ? ci->client_addr : NULL, out, n);
 }
 
-static void log_refused(struct MHD_Connection *c, const char *method, const char *url,
+/* One X-Forwarded-For value (several headers are one list, in order). */
+struct xff_acc {
+	char buf[1024];
+	size_t len;
+	bool overflow;
+};
+
+static enum MHD_Result xff_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct xff_acc *a = cls;
+	size_t n;
+
+	(void)kind;
+	if (strcasecmp(key, "X-Forwarded-For") != 0 || !value)
+		return MHD_YES;
+	n = strlen(value);
+	if (a->len + n + 2 > sizeof(a->buf)) {
+		a->overflow = true;
+		return MHD_NO;
+	}
+	if (a->len)
+		a->buf[a->len++] = ',';
+	memcpy(a->buf + a->len, value, n + 1);
+	a->len += n;
+	return MHD_YES;
+}
+
+/* The client's address: the connection's peer (the PROXY header's client
+ * when a trusted proxy sent one), or, when that peer is a trusted proxy,
+ * the right-most untrusted X-Forwarded-For entry. */
+static void client_ip(struct pp_http *h, struct MHD_Connection *c, char *out, size_t n)
+{
+	struct pp_snapshot *s;
+	struct xff_acc a;
+
+	peer_ip(c, out, n);
+	if (!h)
+		return;
+	s = pp_daemon_acquire(h->d);
+	if (pp_cidr_match_text(s->cfg->http.trusted_proxies, s->cfg->http.n_trusted_proxies, out)) {
+		a.len = 0;
+		a.overflow = false;
+		a.buf[0] = '\0';
+		MHD_get_connection_values(c, MHD_HEADER_KIND, xff_collect, &a);
+		if (a.len && !a.overflow)
+			pp_xff_client(a.buf, s->cfg->http.trusted_proxies,
+				      s->cfg->http.n_trusted_proxies, out, n);
+	}
+	pp_snapshot_release(s);
+}
+
+static void log_refused(struct pp_http *h, struct MHD_Connection *c, const char *method,
+			const char *url,
 			unsigned status, const char *reason)
 {
 	char ip[64], q1[300], q2[200];
@@ -98,7 +164,7 @@ static void log_refused(struct MHD_Connection *c, const char *method, const char
 
 	if (!pp_log_enabled(PP_LOG_INFO))
 		return;
-	peer_ip(c, ip, sizeof(ip));
+	client_ip(h, c, ip, sizeof(ip));
 	snprintf(shown, sizeof(shown), "%s", url);
 	pp_log(PP_LOG_INFO, "http.refused", "client=%s method=%s path=%s status=%u reason=%s", ip,
 	       method, pp_q(q1, sizeof(q1), shown), status, pp_q(q2, sizeof(q2), reason));
@@ -120,19 +186,45 @@ static void *uri_check(void *cls, const char *uri, struct MHD_Connection *c)
 	const union MHD_ConnectionInfo *ci;
 	char shown[128];
 
-	(void)cls;
 	if (strcspn(uri, "?") <= HTTP_RAW_URL_MAX)
 		return NULL;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (!ci)
 		return NULL; /* the handler answers (or MHD) */
 	snprintf(shown, sizeof(shown), "%.100s...", uri);
-	log_refused(c, "-", shown, 414, "path too long");
+	log_refused(NULL, c, "-", shown, 414, "path too long"); /* headers not read yet */
+	(void)cls;
 	PP_COUNT(http.requests, 1);
 	PP_COUNT(http.refused, 1);
 	(void)!send(ci->connect_fd, resp, sizeof(resp) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	shutdown(ci->connect_fd, SHUT_WR);
 	return &uri_refused;
+}
+
+/* provisioning.url_key: the path must be "/KEY/rest"; it becomes "/rest"
+ * (the key never reaches the pipeline nor the access log). The comparison
+ * takes the same time wherever the first difference is. */
+static bool strip_key(const char *key, char *path, size_t *plen)
+{
+	size_t k = strlen(key), off = path[0] == '/', seglen, i;
+	const char *seg = path + off;
+	unsigned diff;
+
+	seglen = strcspn(seg, "/");
+	diff = seglen != k;
+	for (i = 0; i < k; i++)
+		diff |= (unsigned char)(i < seglen ? seg[i] : 0) ^ (unsigned char)key[i];
+	if (diff)
+		return false;
+	if (seg[k] == '\0') {
+		path[0] = '/';
+		path[1] = '\0';
+		*plen = 1;
+		return true;
+	}
+	*plen -= off + k;
+	memmove(path, seg + k, *plen + 1);
+	return true;
 }
 
 static enum MHD_Result send_err(struct pp_http *h, struct MHD_Connection *c, int which)
@@ -337,7 +429,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct http_req *x;
 	const char *reason = "", *ua;
 	size_t plen, url_len;
-	bool head;
+	bool head, bad_key = false;
 	int rc;
 
 	(void)version;
@@ -363,13 +455,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
 		struct MHD_Response *r = h->err[E405];
 
-		log_refused(c, method, url, 405, "method not allowed");
+		log_refused(h, c, method, url, 405, "method not allowed");
 		PP_COUNT(http.errors, 1);
 		return MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
 	}
 	url_len = strlen(url);
 	if (url_len > HTTP_RAW_URL_MAX) {
-		log_refused(c, method, url, 414, "path too long");
+		log_refused(h, c, method, url, 414, "path too long");
 		return send_err(h, c, E414);
 	}
 	x = malloc(sizeof(*x));
@@ -379,12 +471,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	rc = pp_http_decode_path(url, url_len, x->path, sizeof(x->path), &plen, &reason);
 	if (rc != PP_DEC_OK) {
 		free(x);
-		log_refused(c, method, url, rc == PP_DEC_TOO_LONG ? 414 : 400, reason);
+		log_refused(h, c, method, url, rc == PP_DEC_TOO_LONG ? 414 : 400, reason);
 		return send_err(h, c, rc == PP_DEC_TOO_LONG ? E414 : E400);
+	}
+	{
+		/* the key goes first: nothing after this line sees or logs it */
+		struct pp_snapshot *s = pp_daemon_acquire(h->d);
+
+		if (s->cfg->provisioning.url_key[0])
+			bad_key = !strip_key(s->cfg->provisioning.url_key, x->path, &plen);
+		pp_snapshot_release(s);
+	}
+	if (h->tls && h->client_ca[0] && pp_tls_check_client(c, &reason) != PP_OK) {
+		log_refused(h, c, method, x->path, 403, reason);
+		free(x);
+		return send_err(h, c, E403);
 	}
 	ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
 	snprintf(x->ua, sizeof(x->ua), "%s", ua ? ua : "");
-	peer_ip(c, x->ip, sizeof(x->ip));
+	client_ip(h, c, x->ip, sizeof(x->ip));
 	x->rq = (struct pp_request){
 		.proto = PP_PROTO_HTTP,
 		.path = x->path,
@@ -393,6 +498,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		.peer_ip = x->ip,
 		.rootfd = h->d->http_rootfd,
 	};
+	x->rq.bad_key = bad_key;
 	x->head = head;
 	x->status = 0;
 	x->body = 0;
@@ -430,7 +536,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		int which = rc == PP_EACCES ? E403 : rc == PP_ENOENT ? E404 : E500;
 
 		if (rc == PP_EACCES)
-			log_refused(c, method, url, 403, reason);
+			log_refused(h, c, method, x->path, 403, reason);
 		else
 			pp_http_log_request(x->ip, method, x->path, err_bodies[which].status, 0,
 					    pp_mono_ns() - x->t0, x->ua);
@@ -511,44 +617,113 @@ static int make_errs(struct pp_http *h)
 	return PP_OK;
 }
 
-int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
+static int start(struct pp_daemon *d, bool tls, struct pp_http **out, struct pp_err *err)
 {
 	struct pp_snapshot *s = pp_daemon_acquire(d);
+	const struct pp_listen *l = tls ? &s->cfg->https.listen : &s->cfg->http.listen;
+	struct pp_tls_creds *creds = NULL;
 	struct pp_http *h;
 	char listen_text[80];
 	int fd, rc;
 
 	*out = NULL;
-	if (!s->cfg->http.listen.port && !s->cfg->http.listen.host[0]) {
+	if (!l->port && !l->host[0]) {
 		pp_snapshot_release(s);
 		return PP_OK; /* switched off */
+	}
+	if (tls && (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+		    MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES)) {
+		pp_snapshot_release(s);
+		pp_err_set(err, "https.listen: this libmicrohttpd (%s) is built without TLS "
+			   "(GnuTLS) or its certificate callback: HTTPS is not available",
+			   MHD_get_version());
+		return PP_ERR;
+	}
+	if (tls) {
+		/* read before the privileges are dropped: the key may be
+		 * readable by root only (a reload then needs it readable by
+		 * the service user, docs/http.md) */
+		if ((rc = pp_tls_load(s->cfg->https.cert, s->cfg->https.key,
+				      s->cfg->https.client_ca, &creds, err)) != PP_OK) {
+			pp_snapshot_release(s);
+			return rc;
+		}
 	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		pp_snapshot_release(s);
+		pp_tls_creds_free(creds);
 		pp_err_set(err, "out of memory");
 		return PP_ENOMEM;
 	}
 	h->d = d;
+	h->tls = tls;
+	h->name = tls ? "https" : "http";
+	if (tls)
+		snprintf(h->client_ca, sizeof(h->client_ca), "%s", s->cfg->https.client_ca);
 	if (make_errs(h) != PP_OK) {
 		pp_snapshot_release(s);
 		pp_err_set(err, "out of memory");
+		pp_tls_creds_free(creds);
 		free_errs(h);
 		free(h);
 		return PP_ENOMEM;
 	}
-	rc = pp_http_listen_socket(&s->cfg->http.listen, "http.listen", d->sockact, &fd, err);
-	snprintf(listen_text, sizeof(listen_text), "%s", s->cfg->http.listen.text);
+	rc = pp_http_listen_socket(l, tls ? "https.listen" : "http.listen", d->sockact, &fd, err);
+	snprintf(listen_text, sizeof(listen_text), "%s", l->text);
 	pp_snapshot_release(s);
 	if (rc != PP_OK) {
+		pp_tls_creds_free(creds);
 		free_errs(h);
 		free(h);
 		return rc;
+	}
+	if (creds) {
+		pp_log(PP_LOG_INFO, "https.cert", "serial=%s not_after=%s client_ca=%d",
+		       pp_tls_serial(creds), pp_tls_not_after(creds), pp_tls_has_client_ca(creds));
+		pp_tls_install(creds);
 	}
 	h->lfd = fd;
 	snprintf(h->listen_text, sizeof(h->listen_text), "%s", listen_text);
 	*out = h;
 	return PP_OK;
+}
+
+int pp_http_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
+{
+	return start(d, false, out, err);
+}
+
+int pp_https_start(struct pp_daemon *d, struct pp_http **out, struct pp_err *err)
+{
+	return start(d, true, out, err);
+}
+
+void pp_https_reload(struct pp_http *h, const struct pp_config *cfg)
+{
+	struct pp_tls_creds *creds = NULL;
+	struct pp_err err = { 0 };
+	char q[600];
+
+	if (!h || !h->tls)
+		return;
+	if (strcmp(h->client_ca[0] ? "on" : "off", cfg->https.client_ca[0] ? "on" : "off") != 0)
+		pp_log(PP_LOG_WARN, "reload.needs_restart",
+		       "key=https.client_ca running=%s configured=%s",
+		       h->client_ca[0] ? "on" : "off", cfg->https.client_ca[0] ? "on" : "off");
+	/* with client_ca switched on or off, the running choice stays: the CA
+	 * file read is the running one's (its content may have changed) */
+	if (pp_tls_load(cfg->https.cert, cfg->https.key, h->client_ca[0] ? (cfg->https.client_ca[0] ?
+			cfg->https.client_ca : h->client_ca) : "", &creds, &err) != PP_OK) {
+		struct pp_tls_creds *cur = pp_tls_current();
+
+		pp_log(PP_LOG_ERROR, "https.reload_failed", "error=%s keeping_serial=%s",
+		       pp_q(q, sizeof(q), err.msg), cur ? pp_tls_serial(cur) : "-");
+		return;
+	}
+	pp_log(PP_LOG_INFO, "https.cert", "serial=%s not_after=%s client_ca=%d",
+	       pp_tls_serial(creds), pp_tls_not_after(creds), pp_tls_has_client_ca(creds));
+	pp_tls_install(creds);
 }
 
 int pp_http_run(struct pp_http *h, struct pp_err *err)
@@ -558,40 +733,77 @@ int pp_http_run(struct pp_http *h, struct pp_err *err)
 	struct pp_snapshot *s = pp_daemon_acquire(h->d);
 	unsigned hto = s->cfg->http.header_timeout_s, maxc = s->cfg->http.max_connections,
 		 perip = s->cfg->http.max_connections_per_ip;
+	/* trusted proxies at start: our own accept thread reads PROXY headers */
+	bool proxy = s->cfg->http.n_trusted_proxies > 0;
 
 	pp_snapshot_release(s);
-	h->hd = pp_headdl_new("http", hto);
+	if (h->tls && h->client_ca[0]) {
+		/* MHD copies nothing: the PEM stays with h until stop */
+		size_t len;
+
+		if (pp_file_read(h->client_ca, 1u << 20, &h->client_ca_pem, &len, err) != PP_OK)
+			return PP_ERR;
+	}
+	h->hd = pp_headdl_new(h->name, hto);
 	if (!h->hd) {
 		pp_err_set(err, "http: cannot start the header deadline thread");
 		return PP_ERR;
 	}
 	maxc = pp_http_conn_limit(maxc);
-	h->mhd = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
-			MHD_ALLOW_SUSPEND_RESUME |
-			MHD_USE_ERROR_LOG,
-		0, NULL, NULL, on_request, h,
-		MHD_OPTION_EXTERNAL_LOGGER, pp_http_mhd_logger, (void *)"http.mhd",
-		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-		MHD_OPTION_THREAD_POOL_SIZE, pool,
-		MHD_OPTION_CONNECTION_LIMIT, maxc,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, perip,
-		MHD_OPTION_NOTIFY_CONNECTION, pp_headdl_notify, h->hd,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-		MHD_OPTION_URI_LOG_CALLBACK, uri_check, h,
-		MHD_OPTION_END);
+	{
+		/* TLS: the certificate comes from the callback (reloadable, see
+		 * tls.h); TLS 1.2 and 1.3 only; a client CA makes GnuTLS ask
+		 * for a client certificate, checked per request */
+		struct MHD_OptionItem opts[8];
+		size_t no = 0;
+
+		if (h->tls) {
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+							      pp_tls_cert_callback() };
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+							      (void *)PP_HTTPS_PRIORITIES };
+			if (h->client_ca_pem)
+				opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
+								      h->client_ca_pem };
+		}
+		if (!proxy)
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
+		opts[no] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+		h->mhd = MHD_start_daemon(
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
+				MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+				(h->tls ? MHD_USE_TLS : 0) | (proxy ? MHD_USE_NO_LISTEN_SOCKET : 0),
+			0, NULL, NULL, on_request, h,
+			MHD_OPTION_EXTERNAL_LOGGER, pp_http_mhd_logger,
+			(void *)(h->tls ? "https.mhd" : "http.mhd"),
+			MHD_OPTION_THREAD_POOL_SIZE, pool,
+			MHD_OPTION_CONNECTION_LIMIT, maxc,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, perip,
+			MHD_OPTION_NOTIFY_CONNECTION, pp_headdl_notify, h->hd,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+			MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+			MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+			MHD_OPTION_URI_LOG_CALLBACK, uri_check, h,
+			MHD_OPTION_ARRAY, opts,
+			MHD_OPTION_END);
+	}
 	if (!h->mhd) {
-		pp_err_set(err, "http.listen: cannot start the HTTP server");
+		pp_err_set(err, "%s.listen: cannot start the %s server", h->name,
+			   h->tls ? "HTTPS" : "HTTP");
 		return PP_ERR;
 	}
-	h->lfd = -1; /* MHD's now */
-	pp_log(PP_LOG_INFO, "http.start",
+	if (proxy && pp_paccept_start(h->d, h->mhd, fd, hto, h->name, &h->pa, err) != PP_OK) {
+		close(fd);
+		h->lfd = -1;
+		return PP_ERR;
+	}
+	h->lfd = -1; /* MHD's (or the accept thread's) now */
+	pp_log(PP_LOG_INFO, h->tls ? "https.start" : "http.start",
 	       "listen=%s threads=%u max_connections=%u max_connections_per_ip=%u "
-	       "header_timeout_s=%u", h->listen_text, pool, maxc, perip, hto);
+	       "header_timeout_s=%u proxy_protocol=%d", h->listen_text, pool, maxc, perip, hto,
+	       proxy);
 	return PP_OK;
 }
 
@@ -599,12 +811,16 @@ void pp_http_stop(struct pp_http *h)
 {
 	if (!h)
 		return;
+	pp_paccept_stop(h->pa); /* closes the listening socket (proxy mode) */
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd); /* closes the listening socket too */
 	else if (h->lfd >= 0)
 		close(h->lfd);
 	pp_headdl_free(h->hd);
 	free_errs(h);
+	if (h->tls)
+		pp_tls_shutdown(); /* no connection is left to use them */
+	pp_log(PP_LOG_INFO, h->tls ? "https.stop" : "http.stop", "status=%s", "stopped");
+	free(h->client_ca_pem);
 	free(h);
-	pp_log(PP_LOG_INFO, "http.stop", "status=%s", "stopped");
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,8 @@ struct look {
 	const char *peer;
 	char mac[18];           /* in: extracted MAC ("" = none); out: the device's */
 	char bound[18];         /* ip2mac(peer) */
+	bool nat;               /* in: nat mode, the address never names a device */
+	bool mac_from_ip;       /* out: the device was found through ip2mac */
 	json_t *dev;
 	json_t *config;
 	int config_rc;
@@ -43,11 +46,14 @@ static int look_txn(struct pp_txn *t, void *arg)
 	free(l->out->data);
 	l->out->data = NULL;
 	l->bound[0] = '\0';
+	l->mac_from_ip = false;
 	if (l->peer && *l->peer && (pp_ip2mac_get(t, l->peer, l->bound) != PP_OK ||
 				    !pp_mac_is_device(l->bound)))
 		l->bound[0] = '\0'; /* (a binding to a non-device MAC is stale data) */
-	if (!l->mac[0] && l->bound[0])
+	if (!l->mac[0] && l->bound[0] && !l->nat) {
 		memcpy(l->mac, l->bound, sizeof(l->mac));
+		l->mac_from_ip = true;
+	}
 	if (l->mac[0] && pp_dev_get(t, l->mac, &l->dev) != PP_OK)
 		l->dev = NULL;
 	if (l->dev)
@@ -75,6 +81,25 @@ static bool info_differs(const json_t *dev, const struct pp_devinfo *di)
 	for (int f = 0; f < PP_F_N; f++)
 		if (f != PP_F_MAC && di->f[f][0] && strcmp(prov_jstr(dev, keys[f]), di->f[f]) != 0)
 			return true;
+	return false;
+}
+
+/* A request without a MAC that found its device by address only: does
+ * what it says about the phone (vendor, model) contradict that device? Then
+ * it is another phone at the same address (a NAT, a reused lease), never
+ * an update of this one (a T46S's address asking for a T48S's
+ * y000000000065.cfg stays a T46S). */
+static bool info_conflicts(const json_t *dev, const struct pp_devinfo *di)
+{
+	static const int fields[] = { PP_F_VENDOR, PP_F_MODEL };
+
+	for (size_t i = 0; i < PP_ARRAY_LEN(fields); i++) {
+		const char *have = prov_jstr(dev, i ? "model" : "vendor");
+		const char *want = di->f[fields[i]];
+
+		if (have[0] && want[0] && strcasecmp(have, want) != 0)
+			return true;
+	}
 	return false;
 }
 
@@ -172,6 +197,20 @@ static int fetch(struct pp_prov *p, struct pp_snapshot *snap, const struct pp_re
 	bool known, exempt, fresh, banned, per_device;
 	int rc;
 
+	if (rq->bad_key) {
+		/* a wrong provisioning key is a probe like an unknown MAC */
+		char q[PP_PATH_MAX + 8];
+
+		pp_log(PP_LOG_INFO, "security.bad_key", "client=%s path=%s", rq->peer_ip,
+		       pp_q(q, sizeof(q), out->path));
+		if (!pp_ban_is_banned(p->ban, rq->peer_ip)) {
+			ban_count(p, cfg, rq->peer_ip, out->path, &banned);
+			*reason = banned ? "banned" : "wrong provisioning key";
+		} else {
+			*reason = "banned";
+		}
+		return PP_EACCES;
+	}
 	memset(&in, 0, sizeof(in));
 	if (rq->proto == PP_PROTO_TFTP) {
 		in.s[PP_SRC_TFTP_FILE] = out->path;
@@ -191,6 +230,7 @@ static int fetch(struct pp_prov *p, struct pp_snapshot *snap, const struct pp_re
 	l.out = out;
 	l.cfg = cfg;
 	l.reg = reg;
+	l.nat = cfg->nat;
 	memcpy(l.mac, pmac[0] ? pmac : di.f[PP_F_MAC], sizeof(l.mac));
 	rc = pp_store_read(p->store, look_txn, &l);
 	if (rc != PP_OK) {
@@ -198,12 +238,44 @@ static int fetch(struct pp_prov *p, struct pp_snapshot *snap, const struct pp_re
 		rc = PP_EIO;
 		goto out;
 	}
+	/* found by its address only: not when its config says it is behind
+	 * NAT (`nat: true` in its config chain: the address is shared), nor
+	 * when the request describes another phone */
+	if (l.dev && l.mac_from_ip && json_is_true(json_object_get(l.config, "nat"))) {
+		json_decref(l.dev);
+		json_decref(l.config);
+		l.dev = l.config = NULL;
+		l.mac[0] = '\0';
+		l.bound[0] = '\0';
+	} else if (l.dev && l.mac_from_ip && info_conflicts(l.dev, &di)) {
+		pp_log(PP_LOG_INFO, "device.ip_conflict",
+		       "client=%s bound_mac=%s bound_model=%s requested_model=%s path=%s "
+		       "action=not_the_same_phone", rq->peer_ip, l.mac, prov_jstr(l.dev, "model"),
+		       di.f[PP_F_MODEL], out->path);
+		json_decref(l.dev);
+		json_decref(l.config);
+		l.dev = l.config = NULL;
+		l.mac[0] = '\0';
+		l.bound[0] = '\0';
+	}
 	known = l.dev != NULL;
-	exempt = known && l.bound[0] && strcmp(l.bound, l.mac) == 0;
+	/* a banned address is served only what proves to be its own device:
+	 * the request names a MAC (file name, User-Agent) that is bound to
+	 * that address; a request without a MAC proves nothing */
+	exempt = known && !l.mac_from_ip && l.bound[0] && strcmp(l.bound, l.mac) == 0;
 	if (!exempt && pp_ban_is_banned(p->ban, rq->peer_ip)) {
 		*reason = "banned";
 		rc = PP_EACCES;
 		goto out;
+	}
+	if (per_device && pf.sensitive) {
+		/* one line per sensitive request, for fail2ban (docs/fail2ban/) */
+		char q[PP_PATH_MAX + 8];
+
+		pp_log(PP_LOG_INFO, "security.sensitive_file",
+		       "client=%s known=%d mac=%s proto=%s path=%s", rq->peer_ip, known,
+		       known ? l.mac : pmac[0] ? pmac : "-",
+		       rq->proto == PP_PROTO_TFTP ? "tftp" : "http", pp_q(q, sizeof(q), out->path));
 	}
 	if (per_device && pf.sensitive && !known) {
 		ban_count(p, cfg, rq->peer_ip, out->path, &banned);
@@ -241,7 +313,7 @@ static int fetch(struct pp_prov *p, struct pp_snapshot *snap, const struct pp_re
 			snprintf(j->prefer, sizeof(j->prefer), "%s", fp->name);
 		j->a.create = cfg->autoprov;
 		/* bind the IP when the MAC came from the request itself */
-		j->a.bind_ip = rq->peer_ip && *rq->peer_ip;
+		j->a.bind_ip = rq->peer_ip && *rq->peer_ip && !cfg->nat;
 		if (done) {
 			/* from here the worker owns `out` until it calls done():
 			 * nothing below may touch it */

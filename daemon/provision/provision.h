@@ -77,6 +77,8 @@ struct pp_request {
 	int rootfd;             /* static tree to fall back to */
 	bool no_park;           /* answer from what is stored, never queue a change
 				   (the second look of a request that was parked) */
+	bool bad_key;           /* HTTP: the path did not start with provisioning.url_key:
+				   refused, and counted by the ban like an unknown MAC */
 };
 
 /* What to send. Exactly one of fd >= 0 (a static file) or data (rendered

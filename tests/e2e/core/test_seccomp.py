@@ -19,9 +19,11 @@ firmware worker (spawned for GET /plugins/{name}/packages) runs under it too.
 The sanitizer builds skip it: their runtimes make calls of their own that the
 unit does not allow (the normal build runs it)."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import urllib.request
 
 import pphelp
@@ -56,7 +58,18 @@ t.ok(p.returncode == -signal.SIGSYS and "alive" not in p.stdout,
      "control: sched_setaffinity (@resources) under the filter is killed by SIGSYS",
      f"rc={p.returncode} {p.stdout} {p.stderr[-300:]}")
 
-d = Daemon(extra={"log_level": "info", "tftp": {"max_transfers": 1024}},
+# HTTPS (GnuTLS) and the PROXY-protocol accept thread run under the filter too
+pki = tempfile.mkdtemp(prefix="pptest-pki-")
+tls_cert, tls_key = os.path.join(pki, "c.pem"), os.path.join(pki, "k.pem")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", tls_key, "-out", tls_cert,
+                "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+               check=True, capture_output=True, timeout=60)
+https_port = pphelp.free_port()
+d = Daemon(extra={"log_level": "info", "tftp": {"max_transfers": 1024},
+                  "http": {"trusted_proxies": ["127.0.0.2"]},
+                  "https": {"listen": f"127.0.0.1:{https_port}", "cert": tls_cert,
+                            "key": tls_key}},
            wrapper=WRAP + ["--kill", "--"])
 try:
     d.start()
@@ -83,12 +96,20 @@ try:
     d.reload()
     st, _ = get(f"http://127.0.0.1:{d.http_port}/static.cfg")
     t.ok(st == 200 and d.proc.poll() is None, "strict filter: alive and serving after SIGHUP", st)
+    p = subprocess.run(["curl", "-sS", "--max-time", "10", "--cacert", tls_cert, "--interface",
+                        "127.0.0.2", "-H", "X-Forwarded-For: 198.51.100.4",
+                        f"https://127.0.0.1:{https_port}/static.cfg"],
+                       capture_output=True, timeout=30)
+    t.ok(p.stdout == b"static\n" and d.proc.poll() is None,
+         "strict filter: HTTPS (GnuTLS, certificate reloaded at SIGHUP) through the "
+         "PROXY-protocol accept thread", p.stderr)
     rc = d.stop()
     t.ok(rc == 0, "strict filter: SIGTERM exits 0 (no SIGSYS at any step)", f"rc={rc}\n" +
          d.read_log()[-1500:])
 finally:
     d.stop()
     d.cleanup()
+    shutil.rmtree(pki, ignore_errors=True)
 
 # as the unit says: a denied call is EPERM, reported
 d = Daemon(extra={"log_level": "info"}, wrapper=WRAP + ["--"])

@@ -167,7 +167,8 @@ with Daemon(plugins_dir=FIX, extra=cfg2) as d:
     data, err = tftp(d, "acme/0004f2ff0005.cfg")
     t.ok(data is None and err, "tftp refused too", err)
     code, _ = curl(d, "acme/common.cfg")
-    t.ok(code == 200, "the known device (its IP is bound to it) still gets common files", code)
+    t.ok(code == 403, "a common file naming no MAC proves nothing: refused to the banned IP, "
+         "even though the IP is bound to a known device (issue 15)", code)
     t.ok(device(d, "00:04:f2:ff:00:01").get("mac") is None, "autoprov off: no device created")
 
 # ---- DHCP observations (pp_prov_dhcp through import-pcap) ---------------

@@ -228,6 +228,73 @@ static void test_errors(void **state)
 	expect_error("--- a\n--- b\n", "t.yml:2:1: only one YAML document per file is allowed");
 }
 
+/* issue 15: https, trusted_proxies, nat, url_key */
+static void test_production_keys(void **state)
+{
+	struct pp_err err = { 0 };
+	struct pp_config *c;
+	char ip[64];
+	json_t *url;
+
+	(void)state;
+	c = load("https: { listen: \"127.0.0.1:8443\", cert: tls/c.pem, key: /k.pem }\n"
+		 "http: { trusted_proxies: [\"192.0.2.10\", \"10.1.0.0/16\", \"2001:db8::/32\"] }\n"
+		 "nat: true\n"
+		 "provisioning: { url_key: 0123456789abcdef-x }\n", &err);
+	assert_non_null(c);
+	assert_int_equal(c->https.listen.port, 8443);
+	assert_string_equal(c->https.cert, "/srv/pp/tls/c.pem");
+	assert_string_equal(c->https.key, "/k.pem");
+	assert_string_equal(c->https.client_ca, "");
+	assert_true(c->nat);
+	assert_int_equal(c->http.n_trusted_proxies, 3);
+	assert_true(pp_cidr_match_text(c->http.trusted_proxies, 3, "192.0.2.10"));
+	assert_false(pp_cidr_match_text(c->http.trusted_proxies, 3, "192.0.2.11"));
+	assert_true(pp_cidr_match_text(c->http.trusted_proxies, 3, "10.1.255.1"));
+	assert_true(pp_cidr_match_text(c->http.trusted_proxies, 3, "::ffff:10.1.0.9"));
+	assert_true(pp_cidr_match_text(c->http.trusted_proxies, 3, "2001:db8:ffff::1"));
+	assert_false(pp_cidr_match_text(c->http.trusted_proxies, 3, "2001:db9::1"));
+	url = json_object_get(c->general, "http_base_url");
+	assert_string_equal(json_string_value(url), "http://127.0.0.1:8667/0123456789abcdef-x");
+	/* XFF: right-most untrusted, trusted hops skipped */
+	assert_true(pp_xff_client("203.0.113.9, 198.51.100.1, 10.1.2.3", c->http.trusted_proxies, 3,
+				  ip, sizeof(ip)));
+	assert_string_equal(ip, "198.51.100.1");
+	assert_true(pp_xff_client(" 10.1.0.1 ,192.0.2.10", c->http.trusted_proxies, 3, ip,
+				  sizeof(ip)));
+	assert_string_equal(ip, "10.1.0.1");
+	assert_false(pp_xff_client("unknown, 10.1.0.1", c->http.trusted_proxies, 3, ip, sizeof(ip)));
+	assert_false(pp_xff_client(" , ", c->http.trusted_proxies, 3, ip, sizeof(ip)));
+	pp_config_free(c);
+	/* the README writes every https key empty: off */
+	c = load("https: { listen: \"\", cert: \"\", key: \"\", client_ca: \"\" }\n", &err);
+	assert_non_null(c);
+	assert_int_equal(c->https.listen.port, 0);
+	pp_config_free(c);
+	c = load("provisioning: { public_url: \"https://prov.example.com/base/\", "
+		 "url_key: 0123456789abcdef }\n", &err);
+	assert_non_null(c);
+	assert_string_equal(json_string_value(json_object_get(c->general, "http_base_url")),
+			    "https://prov.example.com/base/0123456789abcdef");
+	pp_config_free(c);
+	expect_error("https:\n  listen: \"127.0.0.1:8443\"\n",
+		     "t.yml:2:3: https.listen is set: https.cert and https.key are needed too");
+	expect_error("https:\n  port: 1\n", "t.yml:2:3: unknown key 'port' in https");
+	expect_error("http:\n  trusted_proxies: 10.0.0.1\n",
+		     "t.yml:2:20: http.trusted_proxies must be a list of addresses or networks "
+		     "(e.g. [\"192.0.2.10\", \"10.1.0.0/16\"])");
+	expect_error("http:\n  trusted_proxies: [10.0.0.1/8]\n",
+		     "t.yml:2:21: http.trusted_proxies: '10.0.0.1/8' has bits set after the prefix "
+		     "(write the network address)");
+	expect_error("http:\n  trusted_proxies: [\"::1/129\"]\n",
+		     "t.yml:2:21: http.trusted_proxies: '::1/129' has a prefix length that is not "
+		     "0..128");
+	expect_error("nat: yes\n", "t.yml:1:6: nat must be true or false, not 'yes'");
+	expect_error("provisioning:\n  url_key: short\n",
+		     "t.yml:2:12: provisioning.url_key must be 16 to 128 characters of A-Z a-z 0-9 - "
+		     ". _ ~ (e.g. the output of `openssl rand -hex 16`)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_empty_enabled_list),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_production_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
