@@ -106,6 +106,7 @@ static const struct rkey top_keys[] = {
 	/* general settings (the daemon injects them; a config may override) */
 	HOST("ip"), PORT("http_port"), K("http_base_url", RK_URL), PORT("tftp_port"),
 	S("tftp_server"),
+	BOOL("nat"), /* phoneprov: NAT mode for this subtree (docs/security.md) */
 	/* network services */
 	FLAG("dns_enabled", "dns_ip"), HOST("dns_ip"),
 	FLAG("ntp_enabled", "ntp_ip"), HOST("ntp_ip"),
