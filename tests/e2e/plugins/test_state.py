@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 
-from pphelp import Daemon, TapRunner, SRC, to_yaml
+from pphelp import Daemon, TapRunner, SRC, mirrored, to_yaml
 
 FIX = os.path.join(SRC, "tests", "e2e", "plugins", "fixtures")
 t = TapRunner()
@@ -229,8 +229,8 @@ def main():
             for x in th:
                 x.join()
             st, served, _ = http(d, f5, ua=f"ACME A100 2.0.1 mac={m5}")
-            with open(disk(d, f5), "rb") as f:
-                ondisk = f.read()
+            # the mirror is written by its own thread after the commit: waited for
+            ondisk = mirrored(disk(d, f5), want=served, timeout=20)
             t.ok(st == 200 and served == ondisk,
                  "after 40 concurrent config changes the disk file equals the served one",
                  (served[:120], ondisk[:120]))
